@@ -1,0 +1,82 @@
+// Turning uint8 images into float mini-batches: normalisation, gathering in
+// a given order, and optional background preparation by worker threads (the
+// num_workers idea of PyTorch's DataLoader).
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "bpnet/dataset.hpp"
+#include "bpnet/spec.hpp"
+#include "bpnet/tensor.hpp"
+
+namespace bpnet {
+
+// byte -> float for each of the 256 pixel values: one lookup per pixel.
+using PixelTable = std::array<float, 256>;
+PixelTable pixel_table(Normalize normalize);
+
+// x (indices.size(), features) and labels (indices.size()) from the images
+// at `indices`, in that order.
+void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices,
+                  const PixelTable& table, MatrixView<float> x, std::span<std::uint8_t> labels);
+
+struct Batch {
+  ConstMatrixView<float> x;              // (B, features)
+  std::span<const std::uint8_t> labels;  // (B)
+};
+
+// Serves one epoch's batches in a given order. With workers = 0 each batch is
+// assembled on the calling thread when asked for; with workers > 0 that many
+// threads prepare the next batches ahead, into a fixed ring of buffers (no
+// allocation per batch). The batches are the same either way.
+class BatchLoader {
+ public:
+  // batch_size >= 1; workers in [0, 16].
+  BatchLoader(const Dataset& data, Normalize normalize, std::size_t batch_size, int workers);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  // Begins an epoch over `order` (indices into the data set); the last batch
+  // may be smaller. Abandons whatever is left of the previous epoch.
+  void start_epoch(std::span<const std::uint32_t> order);
+  std::size_t batches_in_epoch() const { return batch_count_; }
+  // The next batch; valid until the next call to next() or start_epoch().
+  // Calling it more than batches_in_epoch() times is a logic error.
+  Batch next();
+
+ private:
+  enum class SlotState { free, filling, ready };
+  struct Slot {
+    Matrix<float> x;
+    std::vector<std::uint8_t> labels;
+    std::size_t batch = 0;
+    SlotState state = SlotState::free;
+  };
+
+  void fill(Slot& slot, std::size_t batch);
+  void worker_loop();
+
+  const Dataset& data_;
+  PixelTable table_;
+  std::size_t batch_size_;
+  std::vector<std::uint32_t> order_;
+  std::size_t batch_count_ = 0;
+
+  std::vector<Slot> slots_;  // batch b lives in slots_[b % slots_.size()]
+  std::size_t next_to_claim_ = 0;
+  std::size_t next_to_serve_ = 0;
+  bool holding_slot_ = false;  // the consumer still reads slots_[(next_to_serve_-1) % n]
+  bool stopping_ = false;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace bpnet

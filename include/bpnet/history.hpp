@@ -1,0 +1,22 @@
+// The record of a run as JSON (the --history file):
+//   {"config": {...}, "epochs": [{"epoch", "loss", "accuracy", "val_loss",
+//    "val_accuracy", "seconds"}...], "test": {"loss", "accuracy"} or null,
+//    "train_seconds"}
+// val_* are null when no validation split was set.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "bpnet/evaluate.hpp"
+#include "bpnet/train.hpp"
+
+namespace bpnet {
+
+nlohmann::json config_to_json(const TrainConfig& config);
+nlohmann::json history_to_json(const TrainConfig& config, const std::vector<EpochRecord>& epochs,
+                               double train_seconds, const std::optional<Evaluation>& test);
+nlohmann::json evaluation_to_json(const Evaluation& evaluation);
+
+}  // namespace bpnet

@@ -1,0 +1,37 @@
+// Dense linear-algebra kernels behind the layers. Each has a plain reference
+// version (kernels/reference.cpp) that the tests compare the fast one against
+// and bench/ times it against.
+//
+// Why OpenBLAS for the fast GEMM: at the preset shapes (B = 64..128 rows,
+// 784x128, 128x64, 64x10) it measured ahead of the reference loops by well
+// over 10x on this project's 2-core machines; see docs/performance.md.
+#pragma once
+
+#include <cstddef>
+
+namespace bpnet {
+
+enum class Transpose { no, yes };
+
+// C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, all row-major,
+// with leading dimensions lda/ldb/ldc as stored (before op).
+struct GemmShape {
+  Transpose trans_a = Transpose::no;
+  Transpose trans_b = Transpose::no;
+  std::size_t m = 0, n = 0, k = 0;
+};
+
+template <typename T>
+void gemm(const GemmShape& shape, T alpha, const T* a, std::size_t lda, const T* b,
+          std::size_t ldb, T beta, T* c, std::size_t ldc);
+
+// Straight triple loop; the definition of what gemm must compute.
+template <typename T>
+void gemm_reference(const GemmShape& shape, T alpha, const T* a, std::size_t lda, const T* b,
+                    std::size_t ldb, T beta, T* c, std::size_t ldc);
+
+// Threads the fast kernels may use; 0 means all cores.
+void set_kernel_threads(int threads);
+int kernel_threads();
+
+}  // namespace bpnet

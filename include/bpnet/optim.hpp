@@ -1,0 +1,75 @@
+// Optimizers: one loop over the network's flat parameter and gradient spans.
+// PyTorch's update rules, so numbers carry over from PyTorch code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace bpnet {
+
+// gd: full-batch gradient descent, one step per epoch over the whole training
+// set (the SGD rule below, fed the exact gradient). sgd: mini-batch SGD.
+enum class OptimizerKind { gd, sgd, adam };
+std::string_view name(OptimizerKind);
+OptimizerKind parse_optimizer(std::string_view);
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::sgd;
+  double lr = 0.003;           // learning rate, > 0
+  double momentum = 0.0;       // gd/sgd, in [0, 1)
+  bool nesterov = false;       // gd/sgd, needs momentum > 0
+  double beta1 = 0.9;          // adam, in [0, 1)
+  double beta2 = 0.999;        // adam, in [0, 1)
+  double eps = 1e-8;           // adam, > 0 (Keras uses 1e-7, PyTorch 1e-8)
+  double weight_decay = 0.0;   // L2 added to the gradient, >= 0
+
+  // Throws ConfigError naming the bad option.
+  void validate() const;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // params -= update(grads); both spans the same length on every call.
+  virtual void step(std::span<float> params, std::span<const float> grads) = 0;
+  // The optimizer's own state (momentum buffers, Adam moments), for checkpoints.
+  virtual std::span<float> state() = 0;
+  virtual std::uint64_t steps_taken() const = 0;
+};
+
+// v = momentum * v + g;  p -= lr * (nesterov ? g + momentum * v : v),
+// with g = grad + weight_decay * p (torch.optim.SGD, dampening 0).
+class Sgd final : public Optimizer {
+ public:
+  explicit Sgd(const OptimizerOptions& options) : options_(options) {}
+  void step(std::span<float> params, std::span<const float> grads) override;
+  std::span<float> state() override { return velocity_; }
+  std::uint64_t steps_taken() const override { return steps_; }
+
+ private:
+  OptimizerOptions options_;
+  std::vector<float> velocity_;
+  std::uint64_t steps_ = 0;
+};
+
+// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  t += 1
+// p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)   (torch.optim.Adam)
+class Adam final : public Optimizer {
+ public:
+  explicit Adam(const OptimizerOptions& options) : options_(options) {}
+  void step(std::span<float> params, std::span<const float> grads) override;
+  std::span<float> state() override { return moments_; }
+  std::uint64_t steps_taken() const override { return steps_; }
+
+ private:
+  OptimizerOptions options_;
+  std::vector<float> moments_;  // first moments, then second moments
+  std::uint64_t steps_ = 0;
+};
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& options);
+
+}  // namespace bpnet

@@ -1,0 +1,22 @@
+// The two reference experiments bpnet grew from, as ready-made configs.
+//   torch-seed: the PyTorch tutorial. Inputs (x/255 - 0.5)/0.5; 784-128-64-10
+//     ReLU, LogSoftmax + NLLLoss; SGD lr 0.003 momentum 0.9; batch 128,
+//     shuffled; 15 epochs; no validation split.
+//   keras-seed: the Keras tutorial. Inputs x/255; 784-128-10 ReLU, softmax +
+//     sparse categorical cross-entropy; Adam lr 1e-3, betas 0.9/0.999, eps
+//     1e-7; batch 64; 30 epochs; validation_split 0.2 (the last 20%);
+//     Glorot-uniform weights and zero biases, as Keras initialises Dense.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "bpnet/train.hpp"
+
+namespace bpnet {
+
+std::vector<std::string_view> preset_names();
+// Throws ConfigError for an unknown name, listing the known ones.
+TrainConfig preset(std::string_view name);
+
+}  // namespace bpnet

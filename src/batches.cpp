@@ -1,0 +1,117 @@
+#include "bpnet/batches.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "bpnet/error.hpp"
+
+namespace bpnet {
+
+PixelTable pixel_table(Normalize normalize) {
+  PixelTable table{};
+  for (int v = 0; v < 256; ++v) {
+    const float unit = static_cast<float>(v) / 255.0f;
+    table[static_cast<std::size_t>(v)] = normalize == Normalize::torch ? (unit - 0.5f) / 0.5f : unit;
+  }
+  return table;
+}
+
+void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices,
+                  const PixelTable& table, MatrixView<float> x, std::span<std::uint8_t> labels) {
+  const std::size_t features = data.features();
+  for (std::size_t r = 0; r < indices.size(); ++r) {
+    const std::uint8_t* image = data.image(indices[r]);
+    float* out = x.row(r);
+    for (std::size_t j = 0; j < features; ++j) out[j] = table[image[j]];
+    labels[r] = data.labels[indices[r]];
+  }
+}
+
+BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t batch_size,
+                         int workers)
+    : data_(data), table_(pixel_table(normalize)), batch_size_(batch_size) {
+  if (batch_size == 0) throw ConfigError("batch size must be at least 1");
+  if (workers < 0 || workers > 16) {
+    throw ConfigError(fmt::format("--workers must be in [0, 16] (got {})", workers));
+  }
+  // Two buffers per worker let each prepare one batch while another waits.
+  slots_.resize(workers == 0 ? 1 : 2 * static_cast<std::size_t>(workers));
+  for (auto& slot : slots_) {
+    slot.x.resize(batch_size, data.features());
+    slot.labels.resize(batch_size);
+  }
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+BatchLoader::~BatchLoader() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void BatchLoader::fill(Slot& slot, std::size_t batch) {
+  const std::size_t begin = batch * batch_size_;
+  const std::size_t size = std::min(batch_size_, order_.size() - begin);
+  slot.x.resize(size, data_.features());
+  gather_batch(data_, std::span(order_).subspan(begin, size), table_, slot.x,
+               std::span(slot.labels).first(size));
+  slot.batch = batch;
+}
+
+void BatchLoader::start_epoch(std::span<const std::uint32_t> order) {
+  std::unique_lock lock(mutex_);
+  // Let workers finish what they are writing before the order changes.
+  changed_.wait(lock, [&] {
+    return std::none_of(slots_.begin(), slots_.end(),
+                        [](const Slot& s) { return s.state == SlotState::filling; });
+  });
+  for (auto& slot : slots_) slot.state = SlotState::free;
+  order_.assign(order.begin(), order.end());
+  batch_count_ = (order_.size() + batch_size_ - 1) / batch_size_;
+  next_to_claim_ = next_to_serve_ = 0;
+  holding_slot_ = false;
+  lock.unlock();
+  changed_.notify_all();
+}
+
+Batch BatchLoader::next() {
+  const std::size_t batch = next_to_serve_++;
+  Slot* slot = nullptr;
+  if (workers_.empty()) {
+    slot = &slots_[0];
+    fill(*slot, batch);
+  } else {
+    std::unique_lock lock(mutex_);
+    if (holding_slot_) slots_[(batch - 1) % slots_.size()].state = SlotState::free;
+    holding_slot_ = true;
+    changed_.notify_all();
+    slot = &slots_[batch % slots_.size()];
+    changed_.wait(lock, [&] { return slot->state == SlotState::ready && slot->batch == batch; });
+  }
+  return {slot->x, std::span<const std::uint8_t>(slot->labels).first(slot->x.rows())};
+}
+
+void BatchLoader::worker_loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] {
+      return stopping_ || (next_to_claim_ < batch_count_ &&
+                           slots_[next_to_claim_ % slots_.size()].state == SlotState::free);
+    });
+    if (stopping_) return;
+    const std::size_t batch = next_to_claim_++;
+    Slot& slot = slots_[batch % slots_.size()];
+    slot.state = SlotState::filling;
+    lock.unlock();
+    fill(slot, batch);
+    lock.lock();
+    slot.state = SlotState::ready;
+    changed_.notify_all();
+  }
+}
+
+}  // namespace bpnet

@@ -1,0 +1,101 @@
+#include "bpnet/dataset.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+
+#include "bpnet/error.hpp"
+#include "bpnet/idx.hpp"
+
+namespace bpnet {
+namespace {
+
+constexpr std::size_t kLabelHeaderBytes = 8;
+
+std::filesystem::path find_file(const std::filesystem::path& dir, const std::string& stem,
+                                const std::string& kind) {
+  // The files appear under both spellings in the wild (LeCun's site uses
+  // dashes, several mirrors a dot), compressed or not.
+  const std::array<std::string, 4> candidates{stem + "-" + kind, stem + "." + kind,
+                                              stem + "-" + kind + ".gz", stem + "." + kind + ".gz"};
+  for (const auto& candidate : candidates) {
+    if (std::filesystem::exists(dir / candidate)) return dir / candidate;
+  }
+  if (!std::filesystem::is_directory(dir)) {
+    throw DataError(dir.string(), "no such data folder (run scripts/fetch-mnist.sh or pass --data DIR)");
+  }
+  throw DataError(dir.string(), fmt::format("no {} file (looked for {}[.gz] and {}[.gz])", stem,
+                                            candidates[0], candidates[1]));
+}
+
+}  // namespace
+
+Dataset load_idx_pair(const std::filesystem::path& images_path,
+                      const std::filesystem::path& labels_path, std::size_t classes) {
+  IdxArray images = read_idx(images_path, 3);
+  IdxArray labels = read_idx(labels_path, 1);
+  if (labels.dims[0] != images.dims[0]) {
+    throw DataError(labels_path.string(), 4, fmt::format("{} labels, one per image in {}",
+                                                         images.dims[0], images_path.string()),
+                    fmt::format("{}", labels.dims[0]));
+  }
+  for (std::size_t i = 0; i < labels.values.size(); ++i) {
+    if (labels.values[i] >= classes) {
+      throw DataError(labels_path.string(), kLabelHeaderBytes + i,
+                      fmt::format("a label in [0, {}]", classes - 1),
+                      fmt::format("{} (label of image {})", labels.values[i], i));
+    }
+  }
+  Dataset data;
+  data.name = images_path.string();
+  data.count = images.dims[0];
+  data.rows = images.dims[1];
+  data.cols = images.dims[2];
+  data.pixels = std::move(images.values);
+  data.labels = std::move(labels.values);
+  return data;
+}
+
+Dataset load_dataset(const std::filesystem::path& dir, Split split, std::size_t classes) {
+  const std::string stem = split == Split::train ? "train" : "t10k";
+  return load_idx_pair(find_file(dir, stem + "-images", "idx3-ubyte"),
+                       find_file(dir, stem + "-labels", "idx1-ubyte"), classes);
+}
+
+Dataset split_off_tail(Dataset& train, double fraction) {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw ConfigError(fmt::format("validation split must be in [0, 1) (got {})", fraction));
+  }
+  // Keras: split_at = int(n * (1 - validation_split)).
+  const auto keep = static_cast<std::size_t>(std::floor(static_cast<double>(train.count) * (1 - fraction)));
+  if (keep == 0) throw ConfigError("validation split leaves no training images");
+  Dataset validation;
+  validation.name = train.name + " (validation)";
+  validation.rows = train.rows;
+  validation.cols = train.cols;
+  validation.count = train.count - keep;
+  const auto pixel_cut = static_cast<std::ptrdiff_t>(keep * train.features());
+  validation.pixels.assign(train.pixels.begin() + pixel_cut, train.pixels.end());
+  validation.labels.assign(train.labels.begin() + static_cast<std::ptrdiff_t>(keep), train.labels.end());
+  train.pixels.resize(keep * train.features());
+  train.pixels.shrink_to_fit();
+  train.labels.resize(keep);
+  train.count = keep;
+  return validation;
+}
+
+}  // namespace bpnet
+
+namespace bpnet {
+
+void check_labels(const Dataset& data, std::size_t classes) {
+  for (std::size_t i = 0; i < data.count; ++i) {
+    if (data.labels[i] >= classes) {
+      throw DataError(data.name, fmt::format("label {} of image {} is outside the {} classes the network has",
+                                             data.labels[i], i, classes));
+    }
+  }
+}
+
+}  // namespace bpnet

@@ -1,0 +1,59 @@
+#include "bpnet/evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "bpnet/batches.hpp"
+#include "bpnet/error.hpp"
+#include "bpnet/loss.hpp"
+
+namespace bpnet {
+
+Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t batch) {
+  if (batch == 0) throw ConfigError("evaluation batch must be at least 1");
+  const ModelSpec& spec = network.spec();
+  if (data.features() != spec.inputs()) {
+    throw ConfigError(fmt::format("the model takes {} inputs but the images in {} have {}",
+                                  spec.inputs(), data.name, data.features()));
+  }
+  const std::size_t classes = spec.classes();
+  check_labels(data, classes);
+  const auto loss = make_loss<float>(spec.loss);
+  Evaluation result;
+  result.n = data.count;
+  result.confusion.assign(classes, std::vector<std::size_t>(classes, 0));
+  if (data.count == 0) return result;
+
+  std::vector<std::uint32_t> order(data.count);
+  std::iota(order.begin(), order.end(), 0u);
+  BatchLoader loader(data, spec.normalize, batch, 0);
+  loader.start_epoch(order);
+  double loss_sum = 0;
+  for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
+    const Batch chunk = loader.next();
+    const ConstMatrixView<float> out = network.forward(chunk.x, network.loss_depth());
+    loss_sum += loss->sum(out, chunk.labels);
+    for (std::size_t r = 0; r < out.rows; ++r) {
+      ++result.confusion[chunk.labels[r]][argmax(out.row(r), classes)];
+    }
+  }
+  std::size_t correct = 0;
+  result.per_class_accuracy.resize(classes);
+  for (std::size_t c = 0; c < classes; ++c) {
+    correct += result.confusion[c][c];
+    const std::size_t total =
+        std::accumulate(result.confusion[c].begin(), result.confusion[c].end(), std::size_t{0});
+    result.per_class_accuracy[c] =
+        total == 0 ? 0.0 : static_cast<double>(result.confusion[c][c]) / static_cast<double>(total);
+  }
+  const double n = static_cast<double>(data.count);
+  result.loss = loss_sum / n;
+  result.accuracy = static_cast<double>(correct) / n;
+  result.standard_error = std::sqrt(result.accuracy * (1 - result.accuracy) / n);
+  return result;
+}
+
+}  // namespace bpnet

@@ -1,0 +1,29 @@
+#include "bpnet/kernels.hpp"
+
+namespace bpnet {
+
+template <typename T>
+void gemm_reference(const GemmShape& s, T alpha, const T* a, std::size_t lda, const T* b,
+                    std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  const bool ta = s.trans_a == Transpose::yes;
+  const bool tb = s.trans_b == Transpose::yes;
+  for (std::size_t i = 0; i < s.m; ++i) {
+    for (std::size_t j = 0; j < s.n; ++j) {
+      T sum = 0;
+      for (std::size_t p = 0; p < s.k; ++p) {
+        const T a_ip = ta ? a[p * lda + i] : a[i * lda + p];
+        const T b_pj = tb ? b[j * ldb + p] : b[p * ldb + j];
+        sum += a_ip * b_pj;
+      }
+      // beta == 0 must ignore C entirely (it may hold NaN garbage), as BLAS does.
+      c[i * ldc + j] = alpha * sum + (beta == T(0) ? T(0) : beta * c[i * ldc + j]);
+    }
+  }
+}
+
+template void gemm_reference<float>(const GemmShape&, float, const float*, std::size_t,
+                                    const float*, std::size_t, float, float*, std::size_t);
+template void gemm_reference<double>(const GemmShape&, double, const double*, std::size_t,
+                                     const double*, std::size_t, double, double*, std::size_t);
+
+}  // namespace bpnet

@@ -1,0 +1,74 @@
+#include <algorithm>
+#include <cmath>
+
+#include "bpnet/kernels.hpp"
+#include "bpnet/layers.hpp"
+
+namespace bpnet {
+
+template <typename T>
+void Linear<T>::bind(std::span<T> params, std::span<T> grads) {
+  weight_ = params.data();
+  bias_ = params.data() + out_ * in_;
+  weight_grad_ = grads.data();
+  bias_grad_ = grads.data() + out_ * in_;
+}
+
+template <typename T>
+void Linear<T>::initialize(Init init, Rng& rng) {
+  const double fan_in = static_cast<double>(in_);
+  const double fan_out = static_cast<double>(out_);
+  double weight_bound = 0;
+  double bias_bound = 0;
+  switch (init) {
+    case Init::torch:
+      // nn.Linear.reset_parameters: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(in)),
+      // and the bias U(+-1/sqrt(in)) too.
+      weight_bound = bias_bound = 1.0 / std::sqrt(fan_in);
+      break;
+    case Init::xavier:
+      weight_bound = std::sqrt(6.0 / (fan_in + fan_out));
+      break;
+    case Init::he:
+      weight_bound = std::sqrt(6.0 / fan_in);
+      break;
+  }
+  for (std::size_t i = 0; i < out_ * in_; ++i) {
+    weight_[i] = static_cast<T>(rng.uniform(-weight_bound, weight_bound));
+  }
+  for (std::size_t i = 0; i < out_; ++i) {
+    bias_[i] = bias_bound == 0 ? T(0) : static_cast<T>(rng.uniform(-bias_bound, bias_bound));
+  }
+}
+
+template <typename T>
+void Linear<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+  // y = b (broadcast), then y += x W^T.
+  for (std::size_t r = 0; r < y.rows; ++r) std::copy(bias_, bias_ + out_, y.row(r));
+  gemm<T>({Transpose::no, Transpose::yes, x.rows, out_, in_}, T(1), x.data, in_, weight_, in_,
+          T(1), y.data, out_);
+}
+
+template <typename T>
+void Linear<T>::backward_input(ConstMatrixView<T> /*x*/, ConstMatrixView<T> /*y*/,
+                               ConstMatrixView<T> dy, MatrixView<T> dx) const {
+  // dx (B, in) = dy (B, out) W (out, in).
+  gemm<T>({Transpose::no, Transpose::no, dy.rows, in_, out_}, T(1), dy.data, out_, weight_, in_,
+          T(0), dx.data, in_);
+}
+
+template <typename T>
+void Linear<T>::accumulate_parameter_gradient(ConstMatrixView<T> x, ConstMatrixView<T> dy) {
+  // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy.
+  gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows}, T(1), dy.data, out_, x.data, in_,
+          T(1), weight_grad_, in_);
+  for (std::size_t r = 0; r < dy.rows; ++r) {
+    const T* row = dy.row(r);
+    for (std::size_t j = 0; j < out_; ++j) bias_grad_[j] += row[j];
+  }
+}
+
+template class Linear<float>;
+template class Linear<double>;
+
+}  // namespace bpnet
