@@ -59,8 +59,10 @@ Dataset load_idx_pair(const std::filesystem::path& images_path,
 
 Dataset load_dataset(const std::filesystem::path& dir, Split split, std::size_t classes) {
   const std::string stem = split == Split::train ? "train" : "t10k";
-  return load_idx_pair(find_file(dir, stem + "-images", "idx3-ubyte"),
-                       find_file(dir, stem + "-labels", "idx1-ubyte"), classes);
+  // Sequenced so that a folder missing both reports the images first.
+  const auto images = find_file(dir, stem + "-images", "idx3-ubyte");
+  const auto labels = find_file(dir, stem + "-labels", "idx1-ubyte");
+  return load_idx_pair(images, labels, classes);
 }
 
 Dataset split_off_tail(Dataset& train, double fraction) {

@@ -83,6 +83,9 @@ ModelSpec spec_from_json(const nlohmann::json& j) {
   spec.image_rows = shape[0];
   spec.image_cols = shape[1];
   spec.validate();
+  if (spec.image_rows * spec.image_cols != spec.inputs()) {
+    throw ConfigError("image_shape does not match the input size");
+  }
   return spec;
 }
 

@@ -92,10 +92,6 @@ void ModelSpec::validate() const {
         "loss 'cross-entropy' takes logits (softmax fused in): use --output softmax or linear, "
         "or --loss nll with log-softmax");
   }
-  if (image_rows * image_cols != inputs()) {
-    throw ConfigError(fmt::format("input size {} does not match the {}x{} images", inputs(),
-                                  image_rows, image_cols));
-  }
 }
 
 std::vector<std::size_t> parse_layer_sizes(std::string_view text) {

@@ -45,13 +45,15 @@ Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset&
       validation_(validation),
       rng_(config.seed),
       loader_(train, config.model.normalize, config.batch, config.workers) {
-  config_.validate();
   if (train.count == 0) throw ConfigError("the training set is empty");
   if (train.features() != config_.model.inputs()) {
     throw ConfigError(fmt::format("--layers starts with {} inputs but the images in {} have {}x{} = {} pixels",
                                   config_.model.inputs(), train.name, train.rows, train.cols,
                                   train.features()));
   }
+  config_.model.image_rows = train.rows;
+  config_.model.image_cols = train.cols;
+  config_.validate();
   check_labels(train, config_.model.classes());
   check_labels(validation, config_.model.classes());
   set_kernel_threads(config_.threads);

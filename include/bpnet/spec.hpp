@@ -45,7 +45,9 @@ struct ModelSpec {
   Output output = Output::log_softmax;
   LossKind loss = LossKind::nll;
   Normalize normalize = Normalize::torch;
-  std::size_t image_rows = 28;  // the shape the input was flattened from
+  // The image shape the input was flattened from: set from the training data,
+  // kept in model files so pictures can be drawn; rows * cols == inputs().
+  std::size_t image_rows = 28;
   std::size_t image_cols = 28;
 
   std::size_t inputs() const { return layer_sizes.front(); }

@@ -1,0 +1,21 @@
+// The bpnet subcommands. Each add_* registers its options on the app and
+// returns the function that runs it once the command line is parsed; that
+// function returns the exit code (0) or throws a bpnet::Error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace bpnet::cli {
+
+using Command = std::function<int()>;
+
+Command add_train_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
+Command add_predict_command(CLI::App& app);
+Command add_summary_command(CLI::App& app);
+
+// Where data sets live unless --data says otherwise.
+inline constexpr const char* kDefaultDataDir = "data/mnist";
+
+}  // namespace bpnet::cli

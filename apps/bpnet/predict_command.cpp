@@ -1,0 +1,76 @@
+// bpnet predict: label, prediction and class probabilities of test images.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <vector>
+
+#include "bpnet/batches.hpp"
+#include "bpnet/error.hpp"
+#include "bpnet/loss.hpp"
+#include "bpnet/model_file.hpp"
+#include "commands.hpp"
+
+namespace bpnet::cli {
+namespace {
+
+struct PredictFlags {
+  std::string model;
+  std::string data = kDefaultDataDir;
+  std::vector<std::size_t> indices;
+};
+
+// Class probabilities from whatever the output layer produces.
+std::vector<double> probabilities(const float* out, std::size_t classes, Output output) {
+  std::vector<double> p(out, out + classes);
+  if (output == Output::softmax) return p;
+  if (output == Output::log_softmax) {
+    for (double& v : p) v = std::exp(v);
+    return p;
+  }
+  const double shift = p[argmax(out, classes)];  // linear: softmax of the logits
+  double total = 0;
+  for (double& v : p) total += v = std::exp(v - shift);
+  for (double& v : p) v /= total;
+  return p;
+}
+
+int run_predict(const PredictFlags& flags) {
+  auto network = load_model(flags.model);
+  const ModelSpec& spec = network->spec();
+  const Dataset test = load_dataset(flags.data, Split::test, spec.classes());
+  std::vector<std::uint32_t> order;
+  for (std::size_t index : flags.indices) {
+    if (index >= test.count) {
+      throw ConfigError(fmt::format("--index {} is out of range: the test set has images 0 to {}",
+                                    index, test.count - 1));
+    }
+    order.push_back(static_cast<std::uint32_t>(index));
+  }
+  Matrix<float> x(order.size(), test.features());
+  std::vector<std::uint8_t> labels(order.size());
+  gather_batch(test, order, pixel_table(spec.normalize), x, labels);
+  const ConstMatrixView<float> out = network->forward(x);
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    const auto p = probabilities(out.row(r), spec.classes(), spec.output);
+    const std::size_t predicted = argmax(out.row(r), spec.classes());
+    fmt::print("image {}: label {}  predicted {}  {}\n", order[r], labels[r], predicted,
+               predicted == labels[r] ? "correct" : "WRONG");
+    std::string row = "  probabilities:";
+    for (std::size_t c = 0; c < p.size(); ++c) row += fmt::format(" {}:{:.4f}", c, p[c]);
+    fmt::print("{}\n", row);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& app) {
+  auto flags = std::make_shared<PredictFlags>();
+  CLI::App* cmd = app.add_subcommand("predict", "Predict test-set images by index");
+  cmd->add_option("--model", flags->model, "Model file (.bpn)")->required();
+  cmd->add_option("--data", flags->data, "Folder with the IDX files")->capture_default_str();
+  cmd->add_option("--index", flags->indices, "Test image indices (0-based), one or more")->required();
+  return [flags] { return run_predict(*flags); };
+}
+
+}  // namespace bpnet::cli

@@ -1,0 +1,146 @@
+// bpnet train: a preset, overridden by any flag given beside it.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "bpnet/atomic_file.hpp"
+#include "bpnet/evaluate.hpp"
+#include "bpnet/history.hpp"
+#include "bpnet/model_file.hpp"
+#include "bpnet/presets.hpp"
+#include "bpnet/train.hpp"
+#include "commands.hpp"
+#include "report.hpp"
+
+namespace bpnet::cli {
+namespace {
+
+// Every flag is optional: unset means "as the preset says".
+struct TrainFlags {
+  std::string preset = "torch-seed";
+  std::string data = kDefaultDataDir;
+  std::optional<std::string> layers, activation, output, loss, optimizer, normalize, init;
+  std::optional<double> lr, momentum, beta1, beta2, eps, weight_decay, validation_split;
+  std::optional<bool> nesterov;
+  std::optional<std::size_t> batch, epochs;
+  std::optional<std::uint64_t> seed;
+  std::optional<int> threads, workers;
+  std::optional<std::string> save, history;
+};
+
+template <typename T>
+void override_if_set(const std::optional<T>& flag, T& target) {
+  if (flag) target = *flag;
+}
+
+TrainConfig config_from(const TrainFlags& f) {
+  TrainConfig c = preset(f.preset);
+  if (f.layers) c.model.layer_sizes = parse_layer_sizes(*f.layers);
+  if (f.activation) c.model.activation = parse_activation(*f.activation);
+  if (f.output) c.model.output = parse_output(*f.output);
+  if (f.loss) c.model.loss = parse_loss(*f.loss);
+  if (f.normalize) c.model.normalize = parse_normalize(*f.normalize);
+  if (f.init) c.init = parse_init(*f.init);
+  if (f.optimizer) c.optimizer.kind = parse_optimizer(*f.optimizer);
+  override_if_set(f.lr, c.optimizer.lr);
+  override_if_set(f.momentum, c.optimizer.momentum);
+  override_if_set(f.nesterov, c.optimizer.nesterov);
+  override_if_set(f.beta1, c.optimizer.beta1);
+  override_if_set(f.beta2, c.optimizer.beta2);
+  override_if_set(f.eps, c.optimizer.eps);
+  override_if_set(f.weight_decay, c.optimizer.weight_decay);
+  override_if_set(f.batch, c.batch);
+  override_if_set(f.epochs, c.epochs);
+  override_if_set(f.validation_split, c.validation_split);
+  override_if_set(f.seed, c.seed);
+  override_if_set(f.threads, c.threads);
+  override_if_set(f.workers, c.workers);
+  c.validate();
+  return c;
+}
+
+std::string epoch_line(const EpochRecord& e, std::size_t epochs) {
+  std::string line = fmt::format("epoch {:>{}}/{}  loss {:.4f}  accuracy {:.4f}", e.epoch,
+                                 fmt::formatted_size("{}", epochs), epochs, e.loss, e.accuracy);
+  if (e.val_loss) {
+    line += fmt::format("  val_loss {:.4f}  val_accuracy {:.4f}", *e.val_loss, *e.val_accuracy);
+  }
+  return line + fmt::format("  {:.2f}s", e.seconds);
+}
+
+int run_train(const TrainFlags& flags) {
+  const TrainConfig config = config_from(flags);
+  Dataset train = load_dataset(flags.data, Split::train, config.model.classes());
+  Dataset test = load_dataset(flags.data, Split::test, config.model.classes());
+  const Dataset validation = split_off_tail(train, config.validation_split);
+
+  Trainer trainer(config, train, validation);
+  fmt::print("bpnet train: {} | {} {}+{} | {} lr {} | batch {} | {} epochs | {} train / {} "
+             "validation / {} test images\n",
+             format_layer_sizes(config.model.layer_sizes), name(config.model.activation),
+             name(config.model.output), name(config.model.loss), name(config.optimizer.kind),
+             config.optimizer.lr, config.batch, config.epochs, train.count, validation.count,
+             test.count);
+  std::fflush(stdout);
+  double train_seconds = 0;
+  while (!trainer.finished()) {
+    const EpochRecord record = trainer.run_epoch();
+    train_seconds += record.seconds;
+    fmt::print("{}\n", epoch_line(record, config.epochs));
+    std::fflush(stdout);
+  }
+  fmt::print("training time: {:.2f} s ({:.3f} s per epoch)\n", train_seconds,
+             train_seconds / static_cast<double>(config.epochs));
+
+  const Evaluation result = evaluate(trainer.network(), test);
+  fmt::print("test: {}\n", accuracy_summary(result));
+  if (flags.history) {
+    write_file_atomically(*flags.history,
+                          history_to_json(config, trainer.history(), train_seconds, result).dump(2) + "\n");
+    fmt::print("history written to {}\n", *flags.history);
+  }
+  if (flags.save) {
+    save_model(*flags.save, trainer.network());
+    fmt::print("model saved to {}\n", *flags.save);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a network (default: the torch-seed preset)");
+  cmd->add_option("--preset", flags->preset, "torch-seed (PyTorch tutorial) or keras-seed (Keras tutorial)")
+      ->capture_default_str();
+  cmd->add_option("--data", flags->data, "Folder with the IDX files (train-*, t10k-*, raw or .gz)")
+      ->capture_default_str();
+  cmd->add_option("--layers", flags->layers, "Layer sizes, input to classes, e.g. 784,128,64,10");
+  cmd->add_option("--activation", flags->activation, "Hidden activation: sigmoid, tanh, relu");
+  cmd->add_option("--output", flags->output, "Output layer: softmax, log-softmax, linear");
+  cmd->add_option("--loss", flags->loss, "Loss: nll (log-probabilities), cross-entropy (logits), mse");
+  cmd->add_option("--optimizer", flags->optimizer, "gd (full batch), sgd, adam");
+  cmd->add_option("--lr", flags->lr, "Learning rate, in (0, 1000]");
+  cmd->add_option("--momentum", flags->momentum, "SGD/GD momentum, in [0, 1)");
+  cmd->add_flag("--nesterov", flags->nesterov, "Nesterov momentum (SGD/GD)");
+  cmd->add_option("--beta1", flags->beta1, "Adam beta1, in [0, 1)");
+  cmd->add_option("--beta2", flags->beta2, "Adam beta2, in [0, 1)");
+  cmd->add_option("--eps", flags->eps, "Adam epsilon, > 0 (Keras 1e-7, PyTorch 1e-8)");
+  cmd->add_option("--weight-decay", flags->weight_decay, "L2 weight decay, >= 0");
+  cmd->add_option("--batch", flags->batch, "Mini-batch size, >= 1 (gd: gradient chunk size)");
+  cmd->add_option("--epochs", flags->epochs, "Passes over the training set, >= 1");
+  cmd->add_option("--validation-split", flags->validation_split,
+                  "Fraction of the training set held out (its last part), in [0, 1)");
+  cmd->add_option("--normalize", flags->normalize, "Pixel scaling: unit (x/255) or torch ((x/255-0.5)/0.5)");
+  cmd->add_option("--init", flags->init, "Weight init: torch, xavier, he");
+  cmd->add_option("--seed", flags->seed, "Seed for initialisation and shuffling");
+  cmd->add_option("--threads", flags->threads, "Compute threads, 0 = all cores");
+  cmd->add_option("--workers", flags->workers, "Batch-preparation threads, 0 = on the training thread");
+  cmd->add_option("--save", flags->save, "Write the trained model to this file");
+  cmd->add_option("--history", flags->history, "Write per-epoch metrics as JSON to this file");
+  return [flags] { return run_train(*flags); };
+}
+
+}  // namespace bpnet::cli

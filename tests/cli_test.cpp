@@ -1,0 +1,125 @@
+// The bpnet command as a user meets it: exit codes (0 ok, 1 runtime error,
+// 2 usage error) and one-line messages that name the problem.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace bpnet {
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome run_bpnet(const std::string& arguments) {
+  const std::string command = std::string(BPNET_CLI_PATH) + " " + arguments + " 2>&1";
+  Outcome outcome;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) outcome.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
+
+void expect_failure(const std::string& arguments, int code, const std::string& part) {
+  const Outcome outcome = run_bpnet(arguments);
+  EXPECT_EQ(outcome.exit_code, code) << arguments << "\n" << outcome.output;
+  EXPECT_NE(outcome.output.find(part), std::string::npos) << arguments << "\n" << outcome.output;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::write_synthetic_split_files(dir_.path(), 300, 100, 4, 5); }
+  std::string data() const { return "--data " + dir_.path().string(); }
+  std::string small() const { return data() + " --layers 20,16,10 --threads 1"; }
+  testing::ScratchDir dir_;
+};
+
+TEST_F(Cli, HelpAndVersionSucceed) {
+  EXPECT_EQ(run_bpnet("--help").exit_code, 0);
+  EXPECT_EQ(run_bpnet("train --help").exit_code, 0);
+  EXPECT_EQ(run_bpnet("--version").exit_code, 0);
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  expect_failure("", 2, "subcommand");
+  expect_failure("frobnicate", 2, "unknown command 'frobnicate'");
+  expect_failure("train " + small() + " --batch 0", 2, "--batch must be at least 1");
+  expect_failure("train " + small() + " --lr -1", 2, "--lr must be in (0, 1000]");
+  expect_failure("train " + small() + " --validation-split 1.0", 2, "--validation-split must be in [0, 1)");
+  expect_failure("train " + small() + " --epochs 0", 2, "--epochs must be in");
+  expect_failure("train " + small() + " --preset nope", 2, "unknown preset 'nope'");
+  expect_failure("train " + small() + " --activation swish", 2, "unknown activation 'swish'");
+  expect_failure("train " + small() + " --loss nll --output softmax", 2, "use --output log-softmax");
+  expect_failure("train " + data() + " --layers 784,10", 2, "--layers starts with 784 inputs but the images in");
+  expect_failure("train " + data() + " --layers 20,x,10", 2, "--layers '20,x,10'");
+  expect_failure("train " + small() + " --batch abc", 2, "--batch");
+  expect_failure("train " + small() + " --workers 99", 2, "--workers must be in [0, 16]");
+}
+
+TEST_F(Cli, RuntimeErrorsExitOneWithOneLine) {
+  expect_failure("train --data /nonexistent/folder", 1, "no such data folder");
+  testing::write_bytes(dir_ / "t10k-labels-idx1-ubyte", testing::idx_bytes({100}, testing::Bytes(100, 42)));
+  const Outcome outcome = run_bpnet("train " + small());
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  EXPECT_NE(outcome.output.find("t10k-labels-idx1-ubyte: at byte 8: expected a label in [0, 9], found 42"),
+            std::string::npos)
+      << outcome.output;
+}
+
+TEST_F(Cli, TrainSaveEvalPredictSummary) {
+  const std::string model = (dir_ / "m.bpn").string();
+  const std::string history = (dir_ / "h.json").string();
+  const Outcome trained =
+      run_bpnet("train " + small() + " --epochs 3 --save " + model + " --history " + history);
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_NE(trained.output.find("epoch 3/3"), std::string::npos) << trained.output;
+
+  // eval reproduces the accuracy that training printed and recorded.
+  const Outcome evaluated = run_bpnet("eval --json --model " + model + " " + data());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  const auto eval_json = nlohmann::json::parse(evaluated.output);
+  const auto history_json = nlohmann::json::parse(testing::read_bytes(history));
+  EXPECT_EQ(eval_json["accuracy"], history_json["test"]["accuracy"]);
+  EXPECT_EQ(eval_json["n"], 100);
+  EXPECT_EQ(eval_json["confusion"].size(), 10u);
+  EXPECT_EQ(eval_json["per_class"].size(), 10u);
+  EXPECT_EQ(history_json["epochs"].size(), 3u);
+  EXPECT_TRUE(history_json["epochs"][0]["val_loss"].is_null());
+  EXPECT_EQ(history_json["config"]["layers"], nlohmann::json({20, 16, 10}));
+
+  const Outcome predicted = run_bpnet("predict --model " + model + " " + data() + " --index 0 7");
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.output;
+  EXPECT_NE(predicted.output.find("image 7: label 7"), std::string::npos) << predicted.output;
+  expect_failure("predict --model " + model + " " + data() + " --index 100", 2, "out of range");
+
+  const Outcome summary = run_bpnet("summary --model " + model);
+  ASSERT_EQ(summary.exit_code, 0) << summary.output;
+  EXPECT_NE(summary.output.find("Total params: 506"), std::string::npos) << summary.output;
+}
+
+TEST_F(Cli, ValidationSplitFillsValidationFields) {
+  const std::string history = (dir_ / "h.json").string();
+  const Outcome trained = run_bpnet("train " + small() +
+                                    " --epochs 2 --validation-split 0.2 --history " + history);
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_NE(trained.output.find("val_accuracy"), std::string::npos) << trained.output;
+  const auto json = nlohmann::json::parse(testing::read_bytes(history));
+  EXPECT_TRUE(json["epochs"][1]["val_accuracy"].is_number());
+}
+
+TEST_F(Cli, DamagedModelFileExitsOne) {
+  testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
+  expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");
+  expect_failure("eval --model " + (dir_ / "none.bpn").string() + " " + data(), 1, "none.bpn: no such file");
+}
+
+}  // namespace
+}  // namespace bpnet

@@ -1,0 +1,82 @@
+#include "test_support.hpp"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace bpnet::testing {
+
+ScratchDir::ScratchDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "bpnet-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& values) {
+  Bytes out{0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (std::uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(d >> shift));
+  }
+  out.insert(out.end(), values.begin(), values.end());
+  return out;
+}
+
+void write_bytes(const std::filesystem::path& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+void write_gzip(const std::filesystem::path& path, const Bytes& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+}
+
+Bytes read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+SyntheticSet synthetic_set(std::size_t n, std::size_t rows, std::size_t cols, std::size_t classes,
+                           std::uint64_t seed) {
+  Rng rng(seed);
+  SyntheticSet set;
+  const std::size_t features = rows * cols;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t label = i % classes;
+    set.labels.push_back(static_cast<std::uint8_t>(label));
+    for (std::size_t j = 0; j < features; ++j) {
+      // A bright band whose position encodes the class, plus noise.
+      const bool on = (j * classes / features) == label;
+      set.pixels.push_back(static_cast<std::uint8_t>((on ? 160 : 0) + rng.below(80)));
+    }
+  }
+  return set;
+}
+
+void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t train_n,
+                                 std::size_t test_n, std::size_t rows, std::size_t cols) {
+  const auto r = static_cast<std::uint32_t>(rows);
+  const auto c = static_cast<std::uint32_t>(cols);
+  const SyntheticSet train = synthetic_set(train_n, rows, cols, 10, 11);
+  const SyntheticSet test = synthetic_set(test_n, rows, cols, 10, 12);
+  write_bytes(dir / "train-images-idx3-ubyte", idx_bytes({static_cast<std::uint32_t>(train_n), r, c}, train.pixels));
+  write_bytes(dir / "train-labels-idx1-ubyte", idx_bytes({static_cast<std::uint32_t>(train_n)}, train.labels));
+  write_bytes(dir / "t10k-images-idx3-ubyte", idx_bytes({static_cast<std::uint32_t>(test_n), r, c}, test.pixels));
+  write_bytes(dir / "t10k-labels-idx1-ubyte", idx_bytes({static_cast<std::uint32_t>(test_n)}, test.labels));
+}
+
+std::filesystem::path mnist_dir() {
+  const char* from_env = std::getenv("BPNET_MNIST_DIR");
+  const std::filesystem::path dir = from_env ? from_env : BPNET_SOURCE_DIR "/data/mnist";
+  return std::filesystem::exists(dir / "train-images-idx3-ubyte") ? dir : std::filesystem::path{};
+}
+
+}  // namespace bpnet::testing

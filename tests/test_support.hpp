@@ -1,0 +1,54 @@
+// Helpers shared by the tests: scratch folders and small IDX files made on
+// the spot, so no test depends on data it did not create (except the
+// end-to-end ones, which use real MNIST when it has been fetched).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bpnet/dataset.hpp"
+#include "bpnet/random.hpp"
+
+namespace bpnet::testing {
+
+// A fresh folder under the system temp dir, removed when the test ends.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+using Bytes = std::vector<std::uint8_t>;
+
+// The bytes of an unsigned-byte IDX file with these dimensions and values.
+Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& values);
+void write_bytes(const std::filesystem::path& path, const Bytes& bytes);
+void write_gzip(const std::filesystem::path& path, const Bytes& bytes);
+Bytes read_bytes(const std::filesystem::path& path);
+
+// n images of rows x cols whose pixels depend on the label, so a network can
+// learn them; labels cycle 0..classes-1.
+struct SyntheticSet {
+  Bytes pixels;
+  Bytes labels;
+};
+SyntheticSet synthetic_set(std::size_t n, std::size_t rows, std::size_t cols, std::size_t classes,
+                           std::uint64_t seed);
+
+// Writes train-* and t10k-* IDX files of synthetic data into `dir`.
+void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t train_n,
+                                 std::size_t test_n, std::size_t rows, std::size_t cols);
+
+// The folder with real MNIST if scripts/fetch-mnist.sh has been run, else empty.
+std::filesystem::path mnist_dir();
+
+}  // namespace bpnet::testing

@@ -1,0 +1,179 @@
+// Training behaviour: reproducibility, the data pipeline's equivalences,
+// full-batch GD's single step, divergence, and a short real-MNIST run.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+
+#include "bpnet/batches.hpp"
+#include "bpnet/error.hpp"
+#include "bpnet/evaluate.hpp"
+#include "bpnet/presets.hpp"
+#include "bpnet/train.hpp"
+#include "test_support.hpp"
+
+namespace bpnet {
+namespace {
+
+Dataset synthetic_dataset(std::size_t n, std::uint64_t seed) {
+  const auto set = testing::synthetic_set(n, 4, 5, 10, seed);
+  Dataset data;
+  data.name = "synthetic";
+  data.count = n;
+  data.rows = 4;
+  data.cols = 5;
+  data.pixels = set.pixels;
+  data.labels = set.labels;
+  return data;
+}
+
+TrainConfig small_config() {
+  TrainConfig config = preset("torch-seed");
+  config.model.layer_sizes = {20, 12, 10};
+  config.model.image_rows = 4;
+  config.model.image_cols = 5;
+  config.batch = 16;
+  config.epochs = 3;
+  config.threads = 1;
+  return config;
+}
+
+std::vector<float> train_and_get_parameters(const TrainConfig& config, const Dataset& train) {
+  Trainer trainer(config, train, Dataset{});
+  while (!trainer.finished()) trainer.run_epoch();
+  const auto params = trainer.network().parameters();
+  return {params.begin(), params.end()};
+}
+
+TEST(Training, SameSeedGivesIdenticalWeights) {
+  const Dataset train = synthetic_dataset(200, 1);
+  const TrainConfig config = small_config();
+  EXPECT_EQ(train_and_get_parameters(config, train), train_and_get_parameters(config, train));
+  TrainConfig other = config;
+  other.seed = 2;
+  EXPECT_NE(train_and_get_parameters(config, train), train_and_get_parameters(other, train));
+}
+
+TEST(Training, WorkerThreadsDoNotChangeTheResult) {
+  const Dataset train = synthetic_dataset(300, 1);
+  TrainConfig config = small_config();
+  const auto on_main_thread = train_and_get_parameters(config, train);
+  config.workers = 3;
+  EXPECT_EQ(train_and_get_parameters(config, train), on_main_thread);
+}
+
+TEST(Training, LearnsASeparableProblem) {
+  const Dataset train = synthetic_dataset(500, 1);
+  const Dataset test = synthetic_dataset(200, 2);
+  TrainConfig config = small_config();
+  config.epochs = 10;
+  config.optimizer.lr = 0.05;
+  Trainer trainer(config, train, Dataset{});
+  const double before = evaluate(trainer.network(), test).accuracy;
+  while (!trainer.finished()) trainer.run_epoch();
+  const Evaluation after = evaluate(trainer.network(), test);
+  EXPECT_LT(before, 0.5);
+  EXPECT_GT(after.accuracy, 0.95);
+  EXPECT_LT(trainer.history().back().loss, trainer.history().front().loss);
+}
+
+TEST(Training, FullBatchGdTakesOneExactStepPerEpoch) {
+  // One GD epoch must equal one SGD step with a batch holding the whole set.
+  const Dataset train = synthetic_dataset(100, 1);
+  TrainConfig gd = small_config();
+  gd.optimizer.kind = OptimizerKind::gd;
+  gd.optimizer.lr = 0.5;
+  gd.optimizer.momentum = 0;
+  gd.epochs = 1;
+  gd.batch = 7;  // gradient gathered in uneven chunks
+  gd.shuffle = false;
+  TrainConfig sgd = gd;
+  sgd.optimizer.kind = OptimizerKind::sgd;
+  sgd.batch = 100;
+  const auto a = train_and_get_parameters(gd, train);
+  const auto b = train_and_get_parameters(sgd, train);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6) << i;
+}
+
+TEST(Training, DivergenceIsReportedWithEpochAndBatch) {
+  const Dataset train = synthetic_dataset(200, 1);
+  TrainConfig config = small_config();
+  config.model.activation = Activation::relu;
+  config.model.output = Output::linear;
+  config.model.loss = LossKind::mse;
+  config.optimizer.lr = 900;
+  config.optimizer.momentum = 0.99;
+  Trainer trainer(config, train, Dataset{});
+  try {
+    while (!trainer.finished()) trainer.run_epoch();
+    FAIL() << "lr 900 did not diverge";
+  } catch (const DivergenceError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("at epoch"), std::string::npos) << message;
+    EXPECT_NE(message.find("lower --lr"), std::string::npos) << message;
+  }
+}
+
+TEST(Training, LayersThatDoNotFitTheDataAreAConfigError) {
+  const Dataset train = synthetic_dataset(50, 1);
+  TrainConfig config = small_config();
+  config.model.layer_sizes = {784, 10};
+  config.model.image_rows = config.model.image_cols = 28;
+  EXPECT_THROW(Trainer(config, train, Dataset{}), ConfigError);
+}
+
+TEST(Batches, NormalisationsMatchTheTutorials) {
+  const PixelTable unit = pixel_table(Normalize::unit);
+  const PixelTable torch = pixel_table(Normalize::torch);
+  EXPECT_FLOAT_EQ(unit[0], 0.0f);
+  EXPECT_FLOAT_EQ(unit[255], 1.0f);
+  EXPECT_FLOAT_EQ(unit[51], 0.2f);
+  EXPECT_FLOAT_EQ(torch[0], -1.0f);
+  EXPECT_FLOAT_EQ(torch[255], 1.0f);
+  EXPECT_NEAR(torch[51], -0.6f, 1e-6);
+}
+
+TEST(Batches, LoaderServesTheOrderGivenWithAndWithoutWorkers) {
+  const Dataset data = synthetic_dataset(50, 1);
+  std::vector<std::uint32_t> order(50);
+  std::iota(order.rbegin(), order.rend(), 0u);  // 49, 48, ... 0
+  for (int workers : {0, 1, 4}) {
+    BatchLoader loader(data, Normalize::unit, 8, workers);
+    for (int epoch = 0; epoch < 2; ++epoch) {
+      loader.start_epoch(order);
+      ASSERT_EQ(loader.batches_in_epoch(), 7u);
+      std::size_t seen = 0;
+      for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
+        const Batch batch = loader.next();
+        for (std::size_t r = 0; r < batch.x.rows; ++r, ++seen) {
+          EXPECT_EQ(batch.labels[r], data.labels[order[seen]]);
+          EXPECT_FLOAT_EQ(batch.x(r, 3), data.image(order[seen])[3] / 255.0f);
+        }
+      }
+      EXPECT_EQ(seen, 50u) << "workers " << workers;
+    }
+  }
+}
+
+TEST(RealMnist, OneEpochOfTorchSeedLearns) {
+  const auto dir = testing::mnist_dir();
+  if (dir.empty()) {
+    if (std::getenv("CI")) FAIL() << "CI must fetch MNIST before the tests";
+    GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
+  }
+  const Dataset train = load_dataset(dir, Split::train);
+  const Dataset test = load_dataset(dir, Split::test);
+  TrainConfig config = preset("torch-seed");
+  config.epochs = 1;
+  Trainer trainer(config, train, Dataset{});
+  trainer.run_epoch();
+  const Evaluation result = evaluate(trainer.network(), test);
+  // PyTorch's tutorial network is at about 90% after its first epoch.
+  EXPECT_GT(result.accuracy, 0.88);
+  EXPECT_EQ(result.n, 10000u);
+}
+
+}  // namespace
+}  // namespace bpnet
