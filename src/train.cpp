@@ -39,7 +39,7 @@ void TrainConfig::validate() const {
   }
 }
 
-Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset& validation)
+Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation)
     : config_(config),
       train_(train),
       validation_(validation),
@@ -55,7 +55,8 @@ Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset&
   config_.model.image_cols = train.cols;
   config_.validate();
   check_labels(train, config_.model.classes());
-  check_labels(validation, config_.model.classes());
+  if (validation_ && validation_->count == 0) validation_ = nullptr;
+  if (validation_) check_labels(*validation_, config_.model.classes());
   set_kernel_threads(config_.threads);
   network_ = std::make_unique<Network<float>>(config_.model);
   network_->initialize(config_.init, rng_);
@@ -142,8 +143,8 @@ EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
   record.epoch = history_.size() + 1;
   record.loss = loss_sum / static_cast<double>(train_.count);
   record.accuracy = static_cast<double>(correct) / static_cast<double>(train_.count);
-  if (validation_.count > 0) {
-    const Evaluation val = evaluate(*network_, validation_);
+  if (validation_) {
+    const Evaluation val = evaluate(*network_, *validation_);
     record.val_loss = val.loss;
     record.val_accuracy = val.accuracy;
   }

@@ -40,7 +40,7 @@ TrainConfig small_config() {
 }
 
 std::vector<float> train_and_get_parameters(const TrainConfig& config, const Dataset& train) {
-  Trainer trainer(config, train, Dataset{});
+  Trainer trainer(config, train);
   while (!trainer.finished()) trainer.run_epoch();
   const auto params = trainer.network().parameters();
   return {params.begin(), params.end()};
@@ -69,7 +69,7 @@ TEST(Training, LearnsASeparableProblem) {
   TrainConfig config = small_config();
   config.epochs = 10;
   config.optimizer.lr = 0.05;
-  Trainer trainer(config, train, Dataset{});
+  Trainer trainer(config, train);
   const double before = evaluate(trainer.network(), test).accuracy;
   while (!trainer.finished()) trainer.run_epoch();
   const Evaluation after = evaluate(trainer.network(), test);
@@ -105,7 +105,7 @@ TEST(Training, DivergenceIsReportedWithEpochAndBatch) {
   config.model.loss = LossKind::mse;
   config.optimizer.lr = 900;
   config.optimizer.momentum = 0.99;
-  Trainer trainer(config, train, Dataset{});
+  Trainer trainer(config, train);
   try {
     while (!trainer.finished()) trainer.run_epoch();
     FAIL() << "lr 900 did not diverge";
@@ -121,7 +121,7 @@ TEST(Training, LayersThatDoNotFitTheDataAreAConfigError) {
   TrainConfig config = small_config();
   config.model.layer_sizes = {784, 10};
   config.model.image_rows = config.model.image_cols = 28;
-  EXPECT_THROW(Trainer(config, train, Dataset{}), ConfigError);
+  EXPECT_THROW(Trainer(config, train), ConfigError);
 }
 
 TEST(Batches, NormalisationsMatchTheTutorials) {
@@ -167,7 +167,7 @@ TEST(RealMnist, OneEpochOfTorchSeedLearns) {
   const Dataset test = load_dataset(dir, Split::test);
   TrainConfig config = preset("torch-seed");
   config.epochs = 1;
-  Trainer trainer(config, train, Dataset{});
+  Trainer trainer(config, train);
   trainer.run_epoch();
   const Evaluation result = evaluate(trainer.network(), test);
   // PyTorch's tutorial network is at about 90% after its first epoch.

@@ -76,7 +76,7 @@ int run_train(const TrainFlags& flags) {
   Dataset test = load_dataset(flags.data, Split::test, config.model.classes());
   const Dataset validation = split_off_tail(train, config.validation_split);
 
-  Trainer trainer(config, train, validation);
+  Trainer trainer(config, train, &validation);
   fmt::print("bpnet train: {} | {} {}+{} | {} lr {} | batch {} | {} epochs | {} train / {} "
              "validation / {} test images\n",
              format_layer_sizes(config.model.layer_sizes), name(config.model.activation),

@@ -51,8 +51,9 @@ using StepCallback = std::function<void(std::size_t, std::size_t, double, double
 class Trainer {
  public:
   // Builds and initialises the network from config.seed. `validation` may be
-  // empty (count 0). Both data sets must outlive the trainer.
-  Trainer(const TrainConfig& config, const Dataset& train, const Dataset& validation);
+  // null or empty. Both data sets must outlive the trainer (hence no temporaries).
+  Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation = nullptr);
+  Trainer(const TrainConfig&, Dataset&&, const Dataset* = nullptr) = delete;
   ~Trainer();
 
   // Trains one epoch; throws DivergenceError on a non-finite loss.
@@ -70,7 +71,7 @@ class Trainer {
 
   TrainConfig config_;
   const Dataset& train_;
-  const Dataset& validation_;
+  const Dataset* validation_;  // null: no validation
   Rng rng_;
   std::unique_ptr<Network<float>> network_;
   std::unique_ptr<Loss<float>> loss_;

