@@ -56,4 +56,43 @@ Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t ba
   return result;
 }
 
+std::vector<double> probabilities(const float* out, std::size_t classes, Output output) {
+  std::vector<double> p(out, out + classes);
+  if (output == Output::softmax) return p;
+  if (output == Output::log_softmax) {
+    for (double& v : p) v = std::exp(v);
+    return p;
+  }
+  const double shift = p[argmax(out, classes)];  // keeps exp() finite
+  double total = 0;
+  for (double& v : p) total += v = std::exp(v - shift);
+  for (double& v : p) v /= total;
+  return p;
+}
+
+std::vector<Prediction> predict_all(Network<float>& network, const Dataset& data, std::size_t batch) {
+  if (batch == 0) throw ConfigError("prediction batch must be at least 1");
+  const ModelSpec& spec = network.spec();
+  if (data.features() != spec.inputs()) {
+    throw ConfigError(fmt::format("the model takes {} inputs but the images in {} have {}",
+                                  spec.inputs(), data.name, data.features()));
+  }
+  std::vector<std::uint32_t> order(data.count);
+  std::iota(order.begin(), order.end(), 0u);
+  BatchLoader loader(data, spec.normalize, batch, 0);
+  loader.start_epoch(order);
+  std::vector<Prediction> result;
+  result.reserve(data.count);
+  for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
+    const Batch chunk = loader.next();
+    const ConstMatrixView<float> out = network.forward(chunk.x);
+    for (std::size_t r = 0; r < out.rows; ++r) {
+      const auto p = probabilities(out.row(r), spec.classes(), spec.output);
+      const std::size_t predicted = argmax(out.row(r), spec.classes());
+      result.push_back({result.size(), chunk.labels[r], static_cast<std::uint8_t>(predicted), p[predicted]});
+    }
+  }
+  return result;
+}
+
 }  // namespace bpnet

@@ -1,5 +1,11 @@
 #include "bpnet/history.hpp"
 
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "bpnet/error.hpp"
+
 namespace bpnet {
 namespace {
 
@@ -60,6 +66,31 @@ nlohmann::json evaluation_to_json(const Evaluation& e) {
           {"loss", e.loss},
           {"per_class", e.per_class_accuracy},
           {"confusion", e.confusion}};
+}
+
+std::vector<EpochRecord> read_history_epochs(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw DataError(path.string(), "cannot open history file");
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    std::vector<EpochRecord> epochs;
+    for (const auto& row : j.at("epochs")) {
+      EpochRecord e;
+      e.epoch = row.at("epoch").get<std::size_t>();
+      e.loss = row.at("loss").get<double>();
+      e.accuracy = row.at("accuracy").get<double>();
+      if (row.contains("val_loss") && !row.at("val_loss").is_null()) e.val_loss = row.at("val_loss").get<double>();
+      if (row.contains("val_accuracy") && !row.at("val_accuracy").is_null()) {
+        e.val_accuracy = row.at("val_accuracy").get<double>();
+      }
+      e.seconds = row.value("seconds", 0.0);
+      epochs.push_back(e);
+    }
+    if (epochs.empty()) throw DataError(path.string(), "history has no epochs");
+    return epochs;
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(path.string(), fmt::format("not a bpnet history file ({})", e.what()));
+  }
 }
 
 }  // namespace bpnet

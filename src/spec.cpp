@@ -83,7 +83,9 @@ void ModelSpec::validate() const {
     throw ConfigError(fmt::format("{} parameters is more than the {} bpnet supports",
                                   parameter_count(), kMaxParameters));
   }
-  if (classes() < 2) throw ConfigError("the last layer needs at least 2 classes");
+  if (classes() < 2 || classes() > 256) {
+    throw ConfigError("the last layer needs 2 to 256 classes (IDX labels are bytes)");
+  }
   if (loss == LossKind::nll && output != Output::log_softmax) {
     throw ConfigError("loss 'nll' takes log-probabilities: use --output log-softmax");
   }

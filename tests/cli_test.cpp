@@ -38,7 +38,9 @@ class Cli : public ::testing::Test {
  protected:
   void SetUp() override { testing::write_synthetic_split_files(dir_.path(), 300, 100, 4, 5); }
   std::string data() const { return "--data " + dir_.path().string(); }
-  std::string small() const { return data() + " --layers 20,16,10 --threads 1"; }
+  std::string small() const {
+    return data() + " --layers 20,16,10 --threads 1 --run-dir " + (dir_ / "run").string();
+  }
   testing::ScratchDir dir_;
 };
 

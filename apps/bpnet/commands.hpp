@@ -14,6 +14,8 @@ Command add_train_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_predict_command(CLI::App& app);
 Command add_summary_command(CLI::App& app);
+Command add_plot_command(CLI::App& app);
+Command add_show_command(CLI::App& app);
 
 // Where data sets live unless --data says otherwise.
 inline constexpr const char* kDefaultDataDir = "data/mnist";

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, bpnet::cli::Command>> commands;
   const auto registrars = {bpnet::cli::add_train_command, bpnet::cli::add_eval_command,
-                           bpnet::cli::add_predict_command, bpnet::cli::add_summary_command};
+                           bpnet::cli::add_predict_command, bpnet::cli::add_summary_command,
+                           bpnet::cli::add_plot_command, bpnet::cli::add_show_command};
   for (const auto& add : registrars) {
     const std::size_t before = app.get_subcommands({}).size();
     bpnet::cli::Command run = add(app);
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const auto& [sub, run] : commands) known = known || sub->get_name() == argv[1];
     if (!known) {
-      std::fprintf(stderr, "bpnet: error: unknown command '%s' (choose one of: train, eval, predict, summary)\n", argv[1]);
+      std::fprintf(stderr, "bpnet: error: unknown command '%s' (choose one of: train, eval, predict, summary, plot, show)\n", argv[1]);
       return 2;
     }
   }

@@ -1,11 +1,11 @@
 // bpnet predict: label, prediction and class probabilities of test images.
 #include <fmt/format.h>
 
-#include <cmath>
 #include <vector>
 
 #include "bpnet/batches.hpp"
 #include "bpnet/error.hpp"
+#include "bpnet/evaluate.hpp"
 #include "bpnet/loss.hpp"
 #include "bpnet/model_file.hpp"
 #include "commands.hpp"
@@ -18,21 +18,6 @@ struct PredictFlags {
   std::string data = kDefaultDataDir;
   std::vector<std::size_t> indices;
 };
-
-// Class probabilities from whatever the output layer produces.
-std::vector<double> probabilities(const float* out, std::size_t classes, Output output) {
-  std::vector<double> p(out, out + classes);
-  if (output == Output::softmax) return p;
-  if (output == Output::log_softmax) {
-    for (double& v : p) v = std::exp(v);
-    return p;
-  }
-  const double shift = p[argmax(out, classes)];  // linear: softmax of the logits
-  double total = 0;
-  for (double& v : p) total += v = std::exp(v - shift);
-  for (double& v : p) v /= total;
-  return p;
-}
 
 int run_predict(const PredictFlags& flags) {
   auto network = load_model(flags.model);

@@ -12,7 +12,9 @@
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "commands.hpp"
+#include "progress.hpp"
 #include "report.hpp"
+#include "run_folder.hpp"
 
 namespace bpnet::cli {
 namespace {
@@ -27,7 +29,8 @@ struct TrainFlags {
   std::optional<std::size_t> batch, epochs;
   std::optional<std::uint64_t> seed;
   std::optional<int> threads, workers;
-  std::optional<std::string> save, history;
+  std::optional<std::string> save, history, run_dir;
+  bool quiet_progress = false;
 };
 
 template <typename T>
@@ -84,9 +87,15 @@ int run_train(const TrainFlags& flags) {
              config.optimizer.lr, config.batch, config.epochs, train.count, validation.count,
              test.count);
   std::fflush(stdout);
+  ProgressBar bar(stdout_is_terminal() && !flags.quiet_progress);
+  const StepCallback on_step = [&bar](std::size_t done, std::size_t total, double loss, double accuracy) {
+    bar.update(done, total, loss, accuracy);
+  };
   double train_seconds = 0;
   while (!trainer.finished()) {
-    const EpochRecord record = trainer.run_epoch();
+    bar.start();
+    const EpochRecord record = trainer.run_epoch(bar.enabled() ? on_step : StepCallback{});
+    bar.clear();
     train_seconds += record.seconds;
     fmt::print("{}\n", epoch_line(record, config.epochs));
     std::fflush(stdout);
@@ -105,6 +114,14 @@ int run_train(const TrainFlags& flags) {
     save_model(*flags.save, trainer.network());
     fmt::print("model saved to {}\n", *flags.save);
   }
+  const std::filesystem::path folder =
+      flags.run_dir ? std::filesystem::path(*flags.run_dir) : default_run_folder(flags.preset);
+  const std::string title = fmt::format(
+      "{} {} ({}, {} + {}), {} lr {}, batch {}: test accuracy {:.2f}%", flags.preset,
+      format_layer_sizes(config.model.layer_sizes), name(config.model.activation), name(config.model.output),
+      name(config.model.loss), name(config.optimizer.kind), config.optimizer.lr, config.batch, 100 * result.accuracy);
+  write_run_folder(folder, trainer, test, {title, train_seconds, result});
+  fmt::print("run folder: {} (model.bpn, report.html, curves.png, samples.png, ...)\n", folder.string());
   return 0;
 }
 
@@ -140,6 +157,9 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--workers", flags->workers, "Batch-preparation threads, 0 = on the training thread");
   cmd->add_option("--save", flags->save, "Write the trained model to this file");
   cmd->add_option("--history", flags->history, "Write per-epoch metrics as JSON to this file");
+  cmd->add_option("--run-dir", flags->run_dir,
+                  "Folder for the model, history, pictures and report (default: runs/<time>-<preset>)");
+  cmd->add_flag("--quiet-progress", flags->quiet_progress, "No progress bar, only per-epoch lines");
   return [flags] { return run_train(*flags); };
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "bpnet/dataset.hpp"
@@ -20,5 +21,21 @@ struct Evaluation {
 
 // Runs the network over `data` in batches of `batch` images (>= 1).
 Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t batch = 1000);
+
+// Class probabilities from one row of network output, whatever the output
+// layer: softmax rows as they are, exp of log-softmax, softmax of logits.
+std::vector<double> probabilities(const float* output_row, std::size_t classes, Output output);
+
+// What the network says about one image.
+struct Prediction {
+  std::size_t index = 0;     // position in the data set
+  std::uint8_t label = 0;    // true class
+  std::uint8_t predicted = 0;
+  double confidence = 0;     // probability of the predicted class, in [0, 1]
+};
+
+// One Prediction per image of `data`, in order.
+std::vector<Prediction> predict_all(Network<float>& network, const Dataset& data,
+                                    std::size_t batch = 1000);
 
 }  // namespace bpnet

@@ -5,6 +5,7 @@
 // val_* are null when no validation split was set.
 #pragma once
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
@@ -18,5 +19,8 @@ nlohmann::json config_to_json(const TrainConfig& config);
 nlohmann::json history_to_json(const TrainConfig& config, const std::vector<EpochRecord>& epochs,
                                double train_seconds, const std::optional<Evaluation>& test);
 nlohmann::json evaluation_to_json(const Evaluation& evaluation);
+
+// Reads the epochs of a --history file; throws DataError naming the file.
+std::vector<EpochRecord> read_history_epochs(const std::filesystem::path& path);
 
 }  // namespace bpnet

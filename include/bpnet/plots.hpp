@@ -1,0 +1,48 @@
+// Pictures of data, training runs and results, drawn with cairo. Every
+// function writes its file atomically (temporary + rename) and throws
+// WriteError if it cannot. Chart functions also take an optional SVG path.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bpnet/dataset.hpp"
+#include "bpnet/evaluate.hpp"
+#include "bpnet/train.hpp"
+
+namespace bpnet {
+
+// Two panels side by side, loss and accuracy per epoch: training in blue,
+// validation in red (when the history has it); axes, ticks, legend, title.
+void plot_training_curves(const std::vector<EpochRecord>& history, const std::string& title,
+                          const std::filesystem::path& png, const std::filesystem::path& svg = {});
+
+// A labelled history for comparison charts.
+struct NamedHistory {
+  std::string label;
+  std::vector<EpochRecord> epochs;
+};
+
+// Accuracy and loss of several runs on one chart each, one colour per run:
+// training solid, validation dashed.
+void plot_run_comparison(const std::vector<NamedHistory>& runs, const std::filesystem::path& png,
+                         const std::filesystem::path& svg = {});
+
+// A 2x5 grid of digits, each titled "label: L  pred: P"; wrong ones in red.
+// `shown` holds up to 10 predictions (from predict_all) to draw.
+void plot_sample_grid(const Dataset& data, const std::vector<Prediction>& shown,
+                      const std::filesystem::path& png);
+
+// Like the sample grid, titled with label, prediction and confidence: meant
+// for the most confidently wrong predictions.
+void plot_mistakes(const Dataset& data, const std::vector<Prediction>& shown,
+                   const std::filesystem::path& png);
+
+// The confusion matrix as a heat map (row-normalised colour) with counts.
+void plot_confusion(const Evaluation& evaluation, const std::filesystem::path& png);
+
+// One image enlarged, titled with its index and label.
+void plot_digit(const Dataset& data, std::size_t index, const std::filesystem::path& png);
+
+}  // namespace bpnet

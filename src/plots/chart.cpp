@@ -1,0 +1,154 @@
+#include "chart.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+namespace bpnet::plots {
+namespace {
+
+// Margins inside a panel for tick labels, axis labels and the title.
+constexpr double kMarginLeft = 70, kMarginRight = 20, kMarginTop = 40, kMarginBottom = 55;
+
+std::string tick_label(double value, double step, bool integer) {
+  if (integer) return fmt::format("{}", static_cast<long long>(std::llround(value)));
+  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  return fmt::format("{:.{}f}", value, decimals);
+}
+
+}  // namespace
+
+std::vector<double> nice_ticks(double low, double high, int target_count) {
+  if (!(high > low)) {
+    const double pad = std::abs(low) > 0 ? std::abs(low) * 0.1 : 1.0;
+    low -= pad;
+    high += pad;
+  }
+  const double raw = (high - low) / std::max(1, target_count);
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = magnitude;
+  for (double factor : {1.0, 2.0, 5.0, 10.0}) {
+    step = factor * magnitude;
+    if (step >= raw) break;
+  }
+  std::vector<double> ticks;
+  for (double t = std::floor(low / step) * step; t <= high + step * 0.999; t += step) {
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  }
+  return ticks;
+}
+
+void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& lines, bool integer_x) {
+  double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min;
+  double y_min = x_min, y_max = -x_min;
+  for (const Line& line : lines) {
+    for (double v : line.x) x_min = std::min(x_min, v), x_max = std::max(x_max, v);
+    for (double v : line.y) y_min = std::min(y_min, v), y_max = std::max(y_max, v);
+  }
+  if (!std::isfinite(x_min)) x_min = 0, x_max = 1, y_min = 0, y_max = 1;
+  const std::vector<double> y_ticks = nice_ticks(y_min, y_max, 6);
+  std::vector<double> x_ticks = nice_ticks(x_min, x_max, 8);
+  if (integer_x) {
+    x_ticks.erase(std::remove_if(x_ticks.begin(), x_ticks.end(),
+                                 [](double t) { return t != std::floor(t); }),
+                  x_ticks.end());
+  }
+  y_min = y_ticks.front();
+  y_max = y_ticks.back();
+  if (x_max == x_min) x_max = x_min + 1;
+
+  const double px = panel.left + kMarginLeft, py = panel.top + kMarginTop;
+  const double pw = panel.width - kMarginLeft - kMarginRight;
+  const double ph = panel.height - kMarginTop - kMarginBottom;
+  auto sx = [&](double x) { return px + (x - x_min) / (x_max - x_min) * pw; };
+  auto sy = [&](double y) { return py + ph - (y - y_min) / (y_max - y_min) * ph; };
+
+  // Grid and ticks.
+  cairo_set_line_width(cr, 1);
+  for (double t : y_ticks) {
+    set_color(cr, kGrid);
+    cairo_move_to(cr, px, std::round(sy(t)) + 0.5);
+    cairo_line_to(cr, px + pw, std::round(sy(t)) + 0.5);
+    cairo_stroke(cr);
+    text(cr, px - 8, sy(t), tick_label(t, y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1, false), 12,
+         Align::right);
+  }
+  for (double t : x_ticks) {
+    if (t < x_min - 1e-9 || t > x_max + 1e-9) continue;
+    set_color(cr, kInk);
+    cairo_move_to(cr, std::round(sx(t)) + 0.5, py + ph);
+    cairo_line_to(cr, std::round(sx(t)) + 0.5, py + ph + 5);
+    cairo_stroke(cr);
+    text(cr, sx(t), py + ph + 16, tick_label(t, 1, integer_x), 12, Align::center);
+  }
+  set_color(cr, kInk);
+  cairo_rectangle(cr, px + 0.5, py + 0.5, pw, ph);
+  cairo_stroke(cr);
+
+  // Lines, clipped to the plot area.
+  cairo_save(cr);
+  cairo_rectangle(cr, px, py, pw, ph);
+  cairo_clip(cr);
+  for (const Line& line : lines) {
+    set_color(cr, line.color);
+    cairo_set_line_width(cr, 2.5);
+    const double dash[] = {8, 5};
+    cairo_set_dash(cr, dash, line.dashed ? 2 : 0, 0);
+    for (std::size_t i = 0; i < line.x.size(); ++i) {
+      if (i == 0) cairo_move_to(cr, sx(line.x[i]), sy(line.y[i]));
+      else cairo_line_to(cr, sx(line.x[i]), sy(line.y[i]));
+    }
+    cairo_stroke(cr);
+    cairo_set_dash(cr, nullptr, 0, 0);
+    if (line.x.size() <= 20 && !line.dashed) {  // markers while they stay readable
+      for (std::size_t i = 0; i < line.x.size(); ++i) {
+        cairo_arc(cr, sx(line.x[i]), sy(line.y[i]), 3.5, 0, 2 * std::numbers::pi);
+        cairo_fill(cr);
+      }
+    }
+  }
+  cairo_restore(cr);
+
+  // Labels and title.
+  text(cr, px + pw / 2, panel.top + 18, panel.title, 16, Align::center, kInk, true);
+  text(cr, px + pw / 2, py + ph + 40, panel.x_label, 13, Align::center);
+  vertical_text(cr, panel.left + 16, py + ph / 2, panel.y_label, 13);
+
+  // Legend, top right inside the plot, on a white box.
+  const double row = 20;
+  double widest = 0;
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 12);
+  for (const Line& line : lines) {
+    cairo_text_extents_t extents;
+    cairo_text_extents(cr, line.label.c_str(), &extents);
+    widest = std::max(widest, extents.x_advance);
+  }
+  const double box_w = 58 + widest;
+  const double box_h = row * static_cast<double>(lines.size()) + 10;
+  const double bx = px + pw - box_w - 10;
+  const double by = panel.legend_at_bottom ? py + ph - box_h - 10 : py + 10;
+  cairo_rectangle(cr, bx, by, box_w, box_h);
+  set_color(cr, {1, 1, 1}, 0.9);
+  cairo_fill_preserve(cr);
+  set_color(cr, kGrid);
+  cairo_set_line_width(cr, 1);
+  cairo_stroke(cr);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const double y = by + 15 + row * static_cast<double>(i);
+    set_color(cr, lines[i].color);
+    cairo_set_line_width(cr, 2.5);
+    const double dash[] = {6, 4};
+    cairo_set_dash(cr, dash, lines[i].dashed ? 2 : 0, 0);
+    cairo_move_to(cr, bx + 10, y);
+    cairo_line_to(cr, bx + 40, y);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, nullptr, 0, 0);
+    text(cr, bx + 48, y, lines[i].label, 12, Align::left);
+  }
+}
+
+}  // namespace bpnet::plots
