@@ -1,0 +1,172 @@
+// Every picture bpnet draws, produced through the command line as a user
+// would, decoded back and checked for size and real content.
+#include <cairo.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace bpnet {
+namespace {
+
+int run_bpnet(const std::string& arguments) {
+  const std::string command = std::string(BPNET_CLI_PATH) + " " + arguments + " > /dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A decoded PNG; pixel() returns 0xRRGGBB.
+class Picture {
+ public:
+  explicit Picture(const std::filesystem::path& path)
+      : surface_(cairo_image_surface_create_from_png(path.c_str())) {}
+  ~Picture() { cairo_surface_destroy(surface_); }
+  bool ok() const { return cairo_surface_status(surface_) == CAIRO_STATUS_SUCCESS; }
+  int width() const { return cairo_image_surface_get_width(surface_); }
+  int height() const { return cairo_image_surface_get_height(surface_); }
+  std::uint32_t pixel(int x, int y) const {
+    const unsigned char* data = cairo_image_surface_get_data(surface_);
+    const int stride = cairo_image_surface_get_stride(surface_);
+    return reinterpret_cast<const std::uint32_t*>(data + y * stride)[x] & 0xFFFFFFu;
+  }
+  // How many pixels in [x0, x1) x [y0, y1) satisfy `test`.
+  template <typename Test>
+  int count(int x0, int y0, int x1, int y1, Test test) const {
+    int n = 0;
+    for (int y = y0; y < y1; ++y) {
+      for (int x = x0; x < x1; ++x) n += test(pixel(x, y)) ? 1 : 0;
+    }
+    return n;
+  }
+
+ private:
+  cairo_surface_t* surface_;
+};
+
+int red(std::uint32_t p) { return static_cast<int>((p >> 16) & 0xFF); }
+int green(std::uint32_t p) { return static_cast<int>((p >> 8) & 0xFF); }
+int blue(std::uint32_t p) { return static_cast<int>(p & 0xFF); }
+bool is_bluish(std::uint32_t p) { return blue(p) > 150 && red(p) < 90 && green(p) < 140; }
+bool is_reddish(std::uint32_t p) { return red(p) > 170 && green(p) < 80 && blue(p) < 80; }
+bool is_dark(std::uint32_t p) { return red(p) < 100 && green(p) < 100 && blue(p) < 100; }
+
+class Pictures : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::ScratchDir;
+    testing::write_synthetic_split_files(dir_->path(), 400, 120, 8, 8);
+    run_ = dir_->path() / "run";
+    // A validation split, so the curves carry both colours.
+    train_exit_ = run_bpnet("train --data " + dir_->path().string() +
+                            " --layers 64,16,10 --epochs 8 --validation-split 0.25 --lr 0.05 --threads 1"
+                            " --quiet-progress --run-dir " + run_.string());
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static inline testing::ScratchDir* dir_ = nullptr;
+  static inline std::filesystem::path run_;
+  static inline int train_exit_ = -1;
+};
+
+TEST_F(Pictures, RunFolderHoldsEveryFile) {
+  ASSERT_EQ(train_exit_, 0);
+  for (const char* name : {"model.bpn", "history.json", "history.csv", "config.json", "curves.png", "curves.svg",
+                           "samples.png", "confusion.png", "report.html"}) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(run_ / name)) << name;
+    EXPECT_GT(std::filesystem::file_size(run_ / name), 100u) << name;
+  }
+}
+
+TEST_F(Pictures, CurvesShowTrainingBlueAndValidationRedInBothPanels) {
+  ASSERT_EQ(train_exit_, 0);
+  const Picture curves(run_ / "curves.png");
+  ASSERT_TRUE(curves.ok());
+  EXPECT_EQ(curves.width(), 1200);
+  EXPECT_EQ(curves.height(), 480);
+  for (int panel = 0; panel < 2; ++panel) {
+    const int x0 = panel * 600 + 75, x1 = panel * 600 + 575;  // inside the plot frame
+    EXPECT_GT(curves.count(x0, 85, x1, 420, is_bluish), 200) << "panel " << panel;
+    EXPECT_GT(curves.count(x0, 85, x1, 420, is_reddish), 200) << "panel " << panel;
+    EXPECT_GT(curves.count(x0 - 70, 40, x0, 440, is_dark), 50) << "tick labels, panel " << panel;
+  }
+  std::ifstream svg(run_ / "curves.svg");
+  const std::string text((std::istreambuf_iterator<char>(svg)), {});
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+}
+
+TEST_F(Pictures, SampleGridHasTenNonEmptyCells) {
+  ASSERT_EQ(train_exit_, 0);
+  const Picture samples(run_ / "samples.png");
+  ASSERT_TRUE(samples.ok());
+  EXPECT_EQ(samples.width(), 5 * 168);
+  for (int cell = 0; cell < 10; ++cell) {
+    const int x = (cell % 5) * 168 + 14, y = 46 + (cell / 5) * 188 + 34;
+    // Synthetic digits: a bright band drawn as dark ink on paper.
+    EXPECT_GT(samples.count(x, y, x + 140, y + 140, is_dark), 300) << "cell " << cell;
+    // ...and a caption above the image.
+    EXPECT_GT(samples.count(x, y - 30, x + 140, y - 4, [](std::uint32_t p) { return p != 0xFFFFFF; }), 30)
+        << "caption " << cell;
+  }
+}
+
+TEST_F(Pictures, ConfusionMatrixIsAHeatMap) {
+  ASSERT_EQ(train_exit_, 0);
+  const Picture confusion(run_ / "confusion.png");
+  ASSERT_TRUE(confusion.ok());
+  EXPECT_EQ(confusion.width(), 90 + 520 + 40);
+  // The diagonal cells of a trained model are the darkest blue.
+  int dark_diagonal = 0;
+  for (int c = 0; c < 10; ++c) {
+    const std::uint32_t p = confusion.pixel(90 + c * 52 + 4, 96 + c * 52 + 4);
+    dark_diagonal += blue(p) > 150 && red(p) < 150 ? 1 : 0;
+  }
+  EXPECT_GE(dark_diagonal, 8);
+}
+
+TEST_F(Pictures, ReportReferencesFilesThatExist) {
+  ASSERT_EQ(train_exit_, 0);
+  std::ifstream in(run_ / "report.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), {});
+  const std::regex reference(R"((?:src|href)="([^"]+)\")");
+  std::set<std::string> referenced;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), reference); it != std::sregex_iterator(); ++it) {
+    referenced.insert((*it)[1]);
+  }
+  EXPECT_TRUE(referenced.count("curves.png"));
+  EXPECT_TRUE(referenced.count("samples.png"));
+  for (const auto& file : referenced) EXPECT_TRUE(std::filesystem::exists(run_ / file)) << file;
+  EXPECT_NE(html.find("test accuracy"), std::string::npos);
+}
+
+TEST_F(Pictures, CompareChartLabelsEachRun) {
+  ASSERT_EQ(train_exit_, 0);
+  const auto out = dir_->path() / "compare.png";
+  const std::string history = (run_ / "history.json").string();
+  ASSERT_EQ(run_bpnet("plot --history " + history + " --history " + history + " --label first --label second --out " +
+                      out.string()),
+            0);
+  const Picture chart(out);
+  ASSERT_TRUE(chart.ok());
+  EXPECT_EQ(chart.width(), 1300);
+  EXPECT_GT(chart.count(75, 85, 640, 460, [](std::uint32_t p) { return p != 0xFFFFFF && !is_dark(p); }), 300);
+  EXPECT_EQ(run_bpnet("plot --history " + (dir_->path() / "absent.json").string() + " --out " + out.string()), 1);
+}
+
+TEST_F(Pictures, ShowDrawsOneDigitEnlarged) {
+  const auto out = dir_->path() / "digit.png";
+  ASSERT_EQ(run_bpnet("show --data " + dir_->path().string() + " --index 3 --out " + out.string()), 0);
+  const Picture digit(out);
+  ASSERT_TRUE(digit.ok());
+  EXPECT_EQ(digit.width(), 376);
+  EXPECT_GT(digit.count(20, 44, 356, 380, is_dark), 2000);
+  EXPECT_EQ(run_bpnet("show --data " + dir_->path().string() + " --index 999 --out " + out.string()), 2);
+}
+
+}  // namespace
+}  // namespace bpnet
