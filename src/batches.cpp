@@ -37,9 +37,11 @@ BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t b
   }
   // Two buffers per worker let each prepare one batch while another waits.
   slots_.resize(workers == 0 ? 1 : 2 * static_cast<std::size_t>(workers));
+  // A batch larger than the data set is the whole data set: allocate no more.
+  const std::size_t rows = std::min(batch_size, std::max<std::size_t>(data.count, 1));
   for (auto& slot : slots_) {
-    slot.x.resize(batch_size, data.features());
-    slot.labels.resize(batch_size);
+    slot.x.resize(rows, data.features());
+    slot.labels.resize(rows);
   }
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
@@ -62,7 +64,7 @@ void BatchLoader::fill(Slot& slot, std::size_t batch) {
   slot.batch = batch;
 }
 
-void BatchLoader::start_epoch(std::span<const std::uint32_t> order) {
+void BatchLoader::start_epoch(std::span<const std::uint32_t> order, std::size_t first_batch) {
   std::unique_lock lock(mutex_);
   // Let workers finish what they are writing before the order changes.
   changed_.wait(lock, [&] {
@@ -72,7 +74,7 @@ void BatchLoader::start_epoch(std::span<const std::uint32_t> order) {
   for (auto& slot : slots_) slot.state = SlotState::free;
   order_.assign(order.begin(), order.end());
   batch_count_ = (order_.size() + batch_size_ - 1) / batch_size_;
-  next_to_claim_ = next_to_serve_ = 0;
+  next_to_claim_ = next_to_serve_ = std::min(first_batch, batch_count_);
   holding_slot_ = false;
   lock.unlock();
   changed_.notify_all();

@@ -1,66 +1,27 @@
 #include "bpnet/model_file.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
-#include <bit>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "bpnet/atomic_file.hpp"
 #include "bpnet/error.hpp"
+#include "binary_io.hpp"
 
 namespace bpnet {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "model files are little-endian; add byte swapping for this host");
+using binary::crc32_of;
+using binary::read_at;
+using binary::Writer;
 
 constexpr char kMagic[8] = {'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L'};
 constexpr std::size_t kPrefixBytes = 16;   // magic, version, header length
 constexpr std::size_t kFixedBytes = 28;    // prefix + parameter count + CRC
 constexpr std::uint32_t kMaxHeaderBytes = 1 << 20;
 constexpr std::uint64_t kMaxModelFileBytes = std::uint64_t{4} << 30;
-
-// Fills a buffer of known final size front to back.
-class Writer {
- public:
-  explicit Writer(std::size_t size) : bytes_(size) {}
-  void raw(const void* data, std::size_t size) {
-    std::memcpy(bytes_.data() + used_, data, size);
-    used_ += size;
-  }
-  template <typename U>
-  void value(U v) {
-    raw(&v, sizeof v);
-  }
-  std::span<const std::uint8_t> written() const { return std::span(bytes_).first(used_); }
-  std::vector<std::uint8_t> take() { return std::move(bytes_); }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-  std::size_t used_ = 0;
-};
-
-template <typename U>
-U read_at(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  U value;
-  std::memcpy(&value, bytes.data() + offset, sizeof value);
-  return value;
-}
-
-std::uint32_t crc32_of(std::span<const std::uint8_t> bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib takes uInt lengths; feed large buffers in pieces.
-  for (std::size_t done = 0; done < bytes.size();) {
-    const std::size_t piece = std::min<std::size_t>(bytes.size() - done, 1u << 30);
-    crc = crc32(crc, bytes.data() + done, static_cast<uInt>(piece));
-    done += piece;
-  }
-  return static_cast<std::uint32_t>(crc);
-}
 
 nlohmann::json spec_to_json(const ModelSpec& spec) {
   return {{"layers", spec.layer_sizes},
@@ -160,21 +121,7 @@ void save_model(const std::filesystem::path& path, const Network<float>& network
 }
 
 std::unique_ptr<Network<float>> load_model(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw ModelFileError(path.string(), std::filesystem::exists(path, ec) ? "not a regular file"
-                                                                         : "no such file");
-  }
-  const std::uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec || size > kMaxModelFileBytes) {
-    throw ModelFileError(path.string(), ec ? ec.message() : "file is too large to be a model");
-  }
-  std::vector<std::uint8_t> bytes(size);
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
-    throw ModelFileError(path.string(), "read error");
-  }
-  return decode_model(bytes, path.string());
+  return decode_model(binary::read_whole_file(path, kMaxModelFileBytes), path.string());
 }
 
 }  // namespace bpnet

@@ -68,89 +68,140 @@ Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset*
 
 Trainer::~Trainer() = default;
 
-double Trainer::accumulate_gradient(const Batch& batch, float scale, std::size_t& correct) {
+double Trainer::accumulate_gradient(const Batch& batch, float scale) {
   Network<float>& net = *network_;
   const ConstMatrixView<float> out = net.forward(batch.x, net.loss_depth());
   loss_grad_.resize(out.rows, out.cols);
   const double loss_sum = loss_->sum_and_gradient(out, batch.labels, loss_grad_, scale);
   net.backward(batch.x, loss_grad_);
   for (std::size_t r = 0; r < out.rows; ++r) {
-    correct += argmax(out.row(r), out.cols) == batch.labels[r];
+    correct_ += argmax(out.row(r), out.cols) == batch.labels[r];
   }
+  seen_ += out.rows;
   return loss_sum;
 }
 
-void Trainer::step_minibatches(const StepCallback& on_step, double& loss_sum, std::size_t& correct) {
-  const std::size_t steps = loader_.batches_in_epoch();
-  std::size_t seen = 0;
-  for (std::size_t step = 0; step < steps; ++step) {
-    const Batch batch = loader_.next();
-    network_->zero_grad();
-    const double batch_loss =
-        accumulate_gradient(batch, 1.0f / static_cast<float>(batch.x.rows), correct);
-    if (!std::isfinite(batch_loss)) {
-      throw DivergenceError(fmt::format(
-          "training diverged: the loss became {} at epoch {}, batch {}/{}; try a lower --lr "
-          "(now {}), a smaller --momentum, or --activation tanh",
-          batch_loss, history_.size() + 1, step + 1, steps, config_.optimizer.lr));
-    }
-    optimizer_->step(network_->parameters(), network_->gradients());
-    loss_sum += batch_loss;
-    seen += batch.x.rows;
-    if (on_step) {
-      on_step(step + 1, steps, loss_sum / static_cast<double>(seen),
-              static_cast<double>(correct) / static_cast<double>(seen));
-    }
-  }
+void Trainer::check_finite(double batch_loss) const {
+  // Summing p * 0 gives NaN if any parameter is NaN or infinite: one cheap pass.
+  float poison = 0;
+  for (float p : network_->parameters()) poison += p * 0.0f;
+  if (std::isfinite(batch_loss) && std::isfinite(poison)) return;
+  throw DivergenceError(fmt::format(
+      "training diverged: the {} became {} at epoch {}, batch {}/{}; try a lower --lr (now {}), "
+      "a smaller --momentum, or --activation tanh",
+      std::isfinite(batch_loss) ? "parameters" : "loss", std::isfinite(batch_loss) ? poison : batch_loss,
+      history_.size() + 1, steps_done_ + 1, loader_.batches_in_epoch(), config_.optimizer.lr));
 }
 
-void Trainer::step_full_batch(const StepCallback& on_step, double& loss_sum, std::size_t& correct) {
-  // The exact gradient of the mean loss over the whole training set, gathered
-  // in chunks of config.batch images, then a single step.
-  const std::size_t chunks = loader_.batches_in_epoch();
-  const float scale = 1.0f / static_cast<float>(train_.count);
+void Trainer::begin_epoch() {
+  epoch_rng_ = rng_.state();
+  in_epoch_ = true;
+  steps_done_ = 0;
+  loss_sum_ = 0;
+  correct_ = seen_ = 0;
+  seconds_ = 0;
   network_->zero_grad();
-  std::size_t seen = 0;
-  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
-    const Batch batch = loader_.next();
-    loss_sum += accumulate_gradient(batch, scale, correct);
-    seen += batch.x.rows;
-    if (on_step) {
-      on_step(chunk + 1, chunks, loss_sum / static_cast<double>(seen),
-              static_cast<double>(correct) / static_cast<double>(seen));
-    }
-  }
-  if (!std::isfinite(loss_sum)) {
-    throw DivergenceError(fmt::format(
-        "training diverged: the loss became {} at epoch {}; try a lower --lr (now {})", loss_sum,
-        history_.size() + 1, config_.optimizer.lr));
-  }
-  optimizer_->step(network_->parameters(), network_->gradients());
 }
 
-EpochRecord Trainer::run_epoch(const StepCallback& on_step) {
+std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   const auto start = std::chrono::steady_clock::now();
-  if (config_.shuffle) rng_.shuffle(order_);
-  loader_.start_epoch(order_);
-  double loss_sum = 0;
-  std::size_t correct = 0;
-  if (config_.optimizer.kind == OptimizerKind::gd) {
-    step_full_batch(on_step, loss_sum, correct);
-  } else {
-    step_minibatches(on_step, loss_sum, correct);
+  if (!in_epoch_) begin_epoch();
+  // The order is a function of the Rng state alone, so a resumed epoch
+  // replays exactly the shuffle it was interrupted in.
+  Rng epoch_rng(0);
+  epoch_rng.set_state(epoch_rng_);
+  std::iota(order_.begin(), order_.end(), 0u);
+  if (config_.shuffle) epoch_rng.shuffle(order_);
+  loader_.start_epoch(order_, steps_done_);
+
+  // gd: the exact gradient of the mean loss over the whole training set,
+  // gathered in chunks of config.batch images, then a single step.
+  const bool full_batch = config_.optimizer.kind == OptimizerKind::gd;
+  const std::size_t steps = loader_.batches_in_epoch();
+  while (steps_done_ < steps) {
+    const Batch batch = loader_.next();
+    if (!full_batch) network_->zero_grad();
+    const float scale = 1.0f / static_cast<float>(full_batch ? train_.count : batch.x.rows);
+    const double batch_loss = accumulate_gradient(batch, scale);
+    if (!full_batch) {
+      optimizer_->step(network_->parameters(), network_->gradients());
+      check_finite(batch_loss);
+    } else if (!std::isfinite(batch_loss)) {
+      check_finite(batch_loss);
+    }
+    loss_sum_ += batch_loss;
+    ++steps_done_;
+    if (on_step) {
+      on_step(steps_done_, steps, loss_sum_ / static_cast<double>(seen_),
+              static_cast<double>(correct_) / static_cast<double>(seen_));
+    }
+    if (steps_done_ < steps && stop_requested()) {
+      seconds_ += seconds_since(start);
+      return std::nullopt;
+    }
   }
+  if (full_batch) {
+    optimizer_->step(network_->parameters(), network_->gradients());
+    check_finite(loss_sum_);
+  }
+  rng_ = epoch_rng;
+  in_epoch_ = false;
+
   EpochRecord record;
   record.epoch = history_.size() + 1;
-  record.loss = loss_sum / static_cast<double>(train_.count);
-  record.accuracy = static_cast<double>(correct) / static_cast<double>(train_.count);
+  record.loss = loss_sum_ / static_cast<double>(seen_);
+  record.accuracy = static_cast<double>(correct_) / static_cast<double>(seen_);
   if (validation_) {
     const Evaluation val = evaluate(*network_, *validation_);
     record.val_loss = val.loss;
     record.val_accuracy = val.accuracy;
   }
-  record.seconds = seconds_since(start);
+  record.seconds = seconds_ + seconds_since(start);
   history_.push_back(record);
   return record;
+}
+
+TrainerState Trainer::state() const {
+  TrainerState s;
+  s.history = history_;
+  s.epoch_rng = in_epoch_ ? epoch_rng_ : rng_.state();
+  s.steps_done = in_epoch_ ? steps_done_ : 0;
+  s.loss_sum = in_epoch_ ? loss_sum_ : 0;
+  s.correct = in_epoch_ ? correct_ : 0;
+  s.seen = in_epoch_ ? seen_ : 0;
+  s.seconds = in_epoch_ ? seconds_ : 0;
+  const auto params = network_->parameters();
+  s.parameters.assign(params.begin(), params.end());
+  const auto grads = network_->gradients();
+  s.gradients.assign(grads.begin(), grads.end());
+  const auto opt = optimizer_->state();
+  s.optimizer_state.assign(opt.begin(), opt.end());
+  s.optimizer_steps = optimizer_->steps_taken();
+  return s;
+}
+
+void Trainer::restore(const TrainerState& s) {
+  const auto params = network_->parameters();
+  if (s.parameters.size() != params.size() || s.gradients.size() != params.size()) {
+    throw ConfigError(fmt::format("the saved state has {} parameters but the network has {}",
+                                  s.parameters.size(), params.size()));
+  }
+  const std::size_t steps_per_epoch = (train_.count + config_.batch - 1) / config_.batch;
+  if (s.history.size() > config_.epochs || s.steps_done > steps_per_epoch) {
+    throw ConfigError("the saved state is further along than the run it belongs to");
+  }
+  std::copy(s.parameters.begin(), s.parameters.end(), params.begin());
+  std::copy(s.gradients.begin(), s.gradients.end(), network_->gradients().begin());
+  optimizer_->restore(s.optimizer_state, s.optimizer_steps);
+  history_ = s.history;
+  rng_.set_state(s.epoch_rng);
+  epoch_rng_ = s.epoch_rng;
+  in_epoch_ = s.steps_done > 0;
+  steps_done_ = s.steps_done;
+  loss_sum_ = s.loss_sum;
+  correct_ = s.correct;
+  seen_ = s.seen;
+  seconds_ = s.seconds;
 }
 
 }  // namespace bpnet

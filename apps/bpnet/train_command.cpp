@@ -2,16 +2,20 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "bpnet/atomic_file.hpp"
+#include "bpnet/checkpoint.hpp"
+#include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/history.hpp"
 #include "bpnet/model_file.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "run_folder.hpp"
@@ -22,15 +26,19 @@ namespace {
 // Every flag is optional: unset means "as the preset says".
 struct TrainFlags {
   std::string preset = "torch-seed";
-  std::string data = kDefaultDataDir;
+  std::optional<std::string> data;
   std::optional<std::string> layers, activation, output, loss, optimizer, normalize, init;
   std::optional<double> lr, momentum, beta1, beta2, eps, weight_decay, validation_split;
   std::optional<bool> nesterov;
   std::optional<std::size_t> batch, epochs;
   std::optional<std::uint64_t> seed;
   std::optional<int> threads, workers;
-  std::optional<std::string> save, history, run_dir;
+  std::optional<std::string> save, history, run_dir, resume;
+  std::optional<std::size_t> checkpoint_every;
   bool quiet_progress = false;
+  // Whether any flag that shapes the run was given: a resumed run keeps the
+  // recipe it started with.
+  bool sets_the_recipe = false;
 };
 
 template <typename T>
@@ -73,31 +81,98 @@ std::string epoch_line(const EpochRecord& e, std::size_t epochs) {
   return line + fmt::format("  {:.2f}s", e.seconds);
 }
 
+constexpr const char* kCheckpointFile = "checkpoint.bpck";
+
+// Where a run stands when the epoch loop starts: fresh, or from a checkpoint.
+struct RunStart {
+  TrainConfig config;
+  std::string data;
+  std::filesystem::path folder;
+  std::string preset;
+  std::optional<TrainerState> state;
+  double train_seconds = 0;
+};
+
+RunStart plan_run(const TrainFlags& flags) {
+  RunStart start;
+  if (!flags.resume) {
+    start.config = config_from(flags);
+    start.data = flags.data.value_or(kDefaultDataDir);
+    start.preset = flags.preset;
+    start.folder = flags.run_dir ? std::filesystem::path(*flags.run_dir) : default_run_folder(flags.preset);
+    return start;
+  }
+  if (flags.sets_the_recipe) {
+    throw ConfigError("--resume continues a run exactly as it was configured; give only --data, "
+                      "--checkpoint-every, --save, --history or --quiet-progress beside it");
+  }
+  start.folder = *flags.resume;
+  Checkpoint checkpoint = load_checkpoint(start.folder / kCheckpointFile);
+  start.config = checkpoint.config;
+  start.data = flags.data.value_or(checkpoint.notes.value("data", kDefaultDataDir));
+  start.preset = checkpoint.notes.value("preset", "resumed");
+  start.train_seconds = checkpoint.notes.value("train_seconds", 0.0);
+  start.state = std::move(checkpoint.state);
+  return start;
+}
+
+void write_checkpoint(const RunStart& run, const Trainer& trainer, double train_seconds) {
+  save_checkpoint(run.folder / kCheckpointFile,
+                  {trainer.config(), trainer.state(),
+                   {{"data", run.data}, {"preset", run.preset}, {"train_seconds", train_seconds}}});
+}
+
 int run_train(const TrainFlags& flags) {
-  const TrainConfig config = config_from(flags);
-  Dataset train = load_dataset(flags.data, Split::train, config.model.classes());
-  Dataset test = load_dataset(flags.data, Split::test, config.model.classes());
+  if (flags.checkpoint_every && *flags.checkpoint_every == 0) {
+    throw ConfigError("--checkpoint-every must be at least 1 (epochs)");
+  }
+  const RunStart run = plan_run(flags);
+  const TrainConfig& config = run.config;
+  Dataset train = load_dataset(run.data, Split::train, config.model.classes());
+  Dataset test = load_dataset(run.data, Split::test, config.model.classes());
   const Dataset validation = split_off_tail(train, config.validation_split);
 
   Trainer trainer(config, train, &validation);
+  if (run.state) trainer.restore(*run.state);
+  std::error_code ec;
+  std::filesystem::create_directories(run.folder, ec);
+  if (ec) throw WriteError(run.folder.string(), ec.message());
   fmt::print("bpnet train: {} | {} {}+{} | {} lr {} | batch {} | {} epochs | {} train / {} "
-             "validation / {} test images\n",
+             "validation / {} test images | run folder {}\n",
              format_layer_sizes(config.model.layer_sizes), name(config.model.activation),
              name(config.model.output), name(config.model.loss), name(config.optimizer.kind),
              config.optimizer.lr, config.batch, config.epochs, train.count, validation.count,
-             test.count);
+             test.count, run.folder.string());
+  if (run.state) {
+    fmt::print("resuming after epoch {}{}\n", run.state->history.size(),
+               run.state->steps_done ? fmt::format(", batch {}", run.state->steps_done) : "");
+  }
   std::fflush(stdout);
+
+  trainer.set_stop_flag(&install_interrupt_handlers());
   ProgressBar bar(stdout_is_terminal() && !flags.quiet_progress);
   const StepCallback on_step = [&bar](std::size_t done, std::size_t total, double loss, double accuracy) {
     bar.update(done, total, loss, accuracy);
   };
-  double train_seconds = 0;
+  double train_seconds = run.train_seconds;
   while (!trainer.finished()) {
     bar.start();
-    const EpochRecord record = trainer.run_epoch(bar.enabled() ? on_step : StepCallback{});
+    const std::optional<EpochRecord> record = trainer.run_epoch(bar.enabled() ? on_step : StepCallback{});
     bar.clear();
-    train_seconds += record.seconds;
-    fmt::print("{}\n", epoch_line(record, config.epochs));
+    if (!record) {
+      write_checkpoint(run, trainer, train_seconds);
+      const TrainerState state = trainer.state();
+      fmt::print("interrupted in epoch {}, after batch {}; checkpoint written to {}\n"
+                 "resume with: bpnet train --resume {}\n",
+                 state.history.size() + 1, state.steps_done, (run.folder / kCheckpointFile).string(),
+                 run.folder.string());
+      return kInterruptedExitCode;
+    }
+    train_seconds += record->seconds;
+    fmt::print("{}\n", epoch_line(*record, config.epochs));
+    if (flags.checkpoint_every && record->epoch % *flags.checkpoint_every == 0) {
+      write_checkpoint(run, trainer, train_seconds);
+    }
     std::fflush(stdout);
   }
   fmt::print("training time: {:.2f} s ({:.3f} s per epoch)\n", train_seconds,
@@ -114,14 +189,12 @@ int run_train(const TrainFlags& flags) {
     save_model(*flags.save, trainer.network());
     fmt::print("model saved to {}\n", *flags.save);
   }
-  const std::filesystem::path folder =
-      flags.run_dir ? std::filesystem::path(*flags.run_dir) : default_run_folder(flags.preset);
   const std::string title = fmt::format(
-      "{} {} ({}, {} + {}), {} lr {}, batch {}: test accuracy {:.2f}%", flags.preset,
+      "{} {} ({}, {} + {}), {} lr {}, batch {}: test accuracy {:.2f}%", run.preset,
       format_layer_sizes(config.model.layer_sizes), name(config.model.activation), name(config.model.output),
       name(config.model.loss), name(config.optimizer.kind), config.optimizer.lr, config.batch, 100 * result.accuracy);
-  write_run_folder(folder, trainer, test, {title, train_seconds, result});
-  fmt::print("run folder: {} (model.bpn, report.html, curves.png, samples.png, ...)\n", folder.string());
+  write_run_folder(run.folder, trainer, test, {title, train_seconds, result});
+  fmt::print("run folder: {} (model.bpn, report.html, curves.png, samples.png, ...)\n", run.folder.string());
   return 0;
 }
 
@@ -132,8 +205,8 @@ Command add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train a network (default: the torch-seed preset)");
   cmd->add_option("--preset", flags->preset, "torch-seed (PyTorch tutorial) or keras-seed (Keras tutorial)")
       ->capture_default_str();
-  cmd->add_option("--data", flags->data, "Folder with the IDX files (train-*, t10k-*, raw or .gz)")
-      ->capture_default_str();
+  cmd->add_option("--data", flags->data,
+                  "Folder with the IDX files (train-*, t10k-*, raw or .gz); default data/mnist");
   cmd->add_option("--layers", flags->layers, "Layer sizes, input to classes, e.g. 784,128,64,10");
   cmd->add_option("--activation", flags->activation, "Hidden activation: sigmoid, tanh, relu");
   cmd->add_option("--output", flags->output, "Output layer: softmax, log-softmax, linear");
@@ -160,7 +233,19 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--run-dir", flags->run_dir,
                   "Folder for the model, history, pictures and report (default: runs/<time>-<preset>)");
   cmd->add_flag("--quiet-progress", flags->quiet_progress, "No progress bar, only per-epoch lines");
-  return [flags] { return run_train(*flags); };
+  cmd->add_option("--checkpoint-every", flags->checkpoint_every,
+                  "Write the run folder's checkpoint.bpck every N epochs (Ctrl-C always writes one)");
+  cmd->add_option("--resume", flags->resume, "Continue the run in this run folder from its checkpoint");
+  return [flags, cmd] {
+    for (const CLI::Option* option : cmd->get_options()) {
+      const std::string& flag = option->get_name();
+      const bool allowed_with_resume = flag == "--data" || flag == "--checkpoint-every" || flag == "--save" ||
+                                       flag == "--history" || flag == "--quiet-progress" || flag == "--resume" ||
+                                       flag == "--help";
+      if (!allowed_with_resume && option->count() > 0) flags->sets_the_recipe = true;
+    }
+    return run_train(*flags);
+  };
 }
 
 }  // namespace bpnet::cli

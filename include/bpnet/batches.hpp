@@ -43,9 +43,10 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // Begins an epoch over `order` (indices into the data set); the last batch
-  // may be smaller. Abandons whatever is left of the previous epoch.
-  void start_epoch(std::span<const std::uint32_t> order);
+  // Begins an epoch over `order` (indices into the data set) at batch
+  // `first_batch` (for resuming); the last batch may be smaller. Abandons
+  // whatever is left of the previous epoch.
+  void start_epoch(std::span<const std::uint32_t> order, std::size_t first_batch = 0);
   std::size_t batches_in_epoch() const { return batch_count_; }
   // The next batch; valid until the next call to next() or start_epoch().
   // Calling it more than batches_in_epoch() times is a logic error.

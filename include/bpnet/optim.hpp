@@ -38,6 +38,8 @@ class Optimizer {
   // The optimizer's own state (momentum buffers, Adam moments), for checkpoints.
   virtual std::span<float> state() = 0;
   virtual std::uint64_t steps_taken() const = 0;
+  // Puts back a state() and steps_taken() saved earlier (for resuming).
+  virtual void restore(std::span<const float> state, std::uint64_t steps) = 0;
 };
 
 // v = momentum * v + g;  p -= lr * (nesterov ? g + momentum * v : v),
@@ -48,6 +50,10 @@ class Sgd final : public Optimizer {
   void step(std::span<float> params, std::span<const float> grads) override;
   std::span<float> state() override { return velocity_; }
   std::uint64_t steps_taken() const override { return steps_; }
+  void restore(std::span<const float> state, std::uint64_t steps) override {
+    velocity_.assign(state.begin(), state.end());
+    steps_ = steps;
+  }
 
  private:
   OptimizerOptions options_;
@@ -63,6 +69,10 @@ class Adam final : public Optimizer {
   void step(std::span<float> params, std::span<const float> grads) override;
   std::span<float> state() override { return moments_; }
   std::uint64_t steps_taken() const override { return steps_; }
+  void restore(std::span<const float> state, std::uint64_t steps) override {
+    moments_.assign(state.begin(), state.end());
+    steps_ = steps;
+  }
 
  private:
   OptimizerOptions options_;

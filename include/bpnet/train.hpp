@@ -2,6 +2,8 @@
 // at a time so that callers can print, plot or checkpoint in between.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +46,20 @@ struct EpochRecord {
   double seconds = 0;                  // wall time of the epoch, validation included
 };
 
+// Everything that changes while a Trainer runs: with the TrainConfig and the
+// data it is all a run needs to continue exactly where it stopped.
+struct TrainerState {
+  std::vector<EpochRecord> history;        // completed epochs
+  std::array<std::uint64_t, 4> epoch_rng{};  // Rng state before this epoch's shuffle
+  std::size_t steps_done = 0;              // batches finished in the current epoch
+  double loss_sum = 0;                     // ...and their summed loss,
+  std::size_t correct = 0, seen = 0;       // correct predictions, images,
+  double seconds = 0;                      // wall time so far
+  std::vector<float> parameters, gradients;
+  std::vector<float> optimizer_state;
+  std::uint64_t optimizer_steps = 0;
+};
+
 // Called after every step with (steps done, steps in epoch, running loss,
 // running accuracy); for progress bars.
 using StepCallback = std::function<void(std::size_t, std::size_t, double, double)>;
@@ -56,8 +72,18 @@ class Trainer {
   Trainer(const TrainConfig&, Dataset&&, const Dataset* = nullptr) = delete;
   ~Trainer();
 
-  // Trains one epoch; throws DivergenceError on a non-finite loss.
-  EpochRecord run_epoch(const StepCallback& on_step = {});
+  // Trains (the rest of) one epoch and returns its record; returns nothing if
+  // the stop flag was raised, after finishing the batch in hand. Calling it
+  // again continues that epoch. Throws DivergenceError on a non-finite loss
+  // or parameter, naming the epoch and batch.
+  std::optional<EpochRecord> run_epoch(const StepCallback& on_step = {});
+  // A flag (set from a signal handler, say) checked after every batch.
+  void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
+
+  TrainerState state() const;
+  // Continues from a state taken from a trainer of the same config and data.
+  // Throws ConfigError if the state does not fit the network.
+  void restore(const TrainerState& state);
   bool finished() const { return history_.size() >= config_.epochs; }
 
   Network<float>& network() { return *network_; }
@@ -65,9 +91,11 @@ class Trainer {
   const std::vector<EpochRecord>& history() const { return history_; }
 
  private:
-  void step_minibatches(const StepCallback& on_step, double& loss_sum, std::size_t& correct);
-  void step_full_batch(const StepCallback& on_step, double& loss_sum, std::size_t& correct);
-  double accumulate_gradient(const Batch& batch, float scale, std::size_t& correct);
+  bool stop_requested() const { return stop_ && stop_->load(); }
+  void begin_epoch();
+  void check_finite(double batch_loss) const;
+  double accumulate_gradient(const Batch& batch, float scale);
+
 
   TrainConfig config_;
   const Dataset& train_;
@@ -80,6 +108,14 @@ class Trainer {
   std::vector<std::uint32_t> order_;
   Matrix<float> loss_grad_;  // (B, C)
   std::vector<EpochRecord> history_;
+  // The epoch in progress (see TrainerState).
+  bool in_epoch_ = false;
+  std::array<std::uint64_t, 4> epoch_rng_{};
+  std::size_t steps_done_ = 0;
+  double loss_sum_ = 0;
+  std::size_t correct_ = 0, seen_ = 0;
+  double seconds_ = 0;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 }  // namespace bpnet
