@@ -1,7 +1,9 @@
 // The bpnet command as a user meets it: exit codes (0 ok, 1 runtime error,
 // 2 usage error) and one-line messages that name the problem.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -121,6 +123,118 @@ TEST_F(Cli, DamagedModelFileExitsOne) {
   testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
   expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");
   expect_failure("eval --model " + (dir_ / "none.bpn").string() + " " + data(), 1, "none.bpn: no such file");
+}
+
+}  // namespace
+}  // namespace bpnet
+
+namespace bpnet {
+namespace {
+
+// Runs bpnet with stdout on a pipe; sends SIGINT once a line containing
+// `trigger` has been printed. Returns the exit code and all output.
+Outcome run_and_interrupt(const std::vector<std::string>& args, const std::string& trigger) {
+  int out[2];
+  if (::pipe(out) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(out[1], STDERR_FILENO);
+    ::close(out[0]);
+    std::vector<char*> argv{const_cast<char*>(BPNET_CLI_PATH)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(BPNET_CLI_PATH, argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  Outcome outcome;
+  bool sent = false;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) {
+    outcome.output.append(buffer, static_cast<std::size_t>(n));
+    if (!sent && outcome.output.find(trigger) != std::string::npos) {
+      ::kill(pid, SIGINT);
+      sent = true;
+    }
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
+
+class CliRobustness : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::write_synthetic_split_files(dir_.path(), 3000, 100, 28, 28); }
+  testing::ScratchDir dir_;
+};
+
+TEST_F(CliRobustness, CtrlCWritesACheckpointAndResumeEndsBitIdentical) {
+  const std::string data = dir_.path().string();
+  const std::vector<std::string> recipe{"train", "--data", data, "--layers", "784,32,10", "--epochs", "30",
+                                        "--threads", "1", "--quiet-progress"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = recipe;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  const std::string stopped_dir = (dir_ / "stopped").string();
+  const Outcome stopped = run_and_interrupt(with({"--run-dir", stopped_dir}), "epoch  1/30");
+  if (stopped.exit_code == 0) GTEST_SKIP() << "training finished before the signal arrived";
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
+  EXPECT_NE(stopped.output.find("resume with: bpnet train --resume " + stopped_dir), std::string::npos)
+      << stopped.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "stopped" / "checkpoint.bpck"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "stopped" / "model.bpn"));
+
+  expect_failure("train --resume " + stopped_dir + " --lr 0.5", 2, "--resume continues a run exactly");
+  const Outcome resumed = run_bpnet("train --quiet-progress --resume " + stopped_dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming after epoch"), std::string::npos) << resumed.output;
+
+  const std::string whole_dir = (dir_ / "whole").string();
+  const Outcome whole = run_and_interrupt(with({"--run-dir", whole_dir}), "never printed");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  EXPECT_EQ(testing::read_bytes(dir_ / "stopped" / "model.bpn"), testing::read_bytes(dir_ / "whole" / "model.bpn"));
+}
+
+TEST_F(CliRobustness, FullDiskKeepsThePreviousModelAndSaysWhy) {
+  // A file-size limit stands in for a full disk: writes past 64 KiB fail.
+  const auto model = dir_ / "m.bpn";
+  testing::write_bytes(model, testing::Bytes{'o', 'l', 'd'});
+  const std::string command = std::string("ulimit -f 64; trap '' XFSZ; exec ") + BPNET_CLI_PATH +
+                              " train --data " + dir_.path().string() + " --layers 784,64,10 --epochs 1 --threads 1" +
+                              " --quiet-progress --run-dir " + (dir_ / "run").string() + " --save " + model.string() +
+                              " 2>&1";
+  const Outcome outcome = [&] {
+    Outcome o;
+    FILE* pipe = ::popen(("bash -c \"" + command + "\"").c_str(), "r");
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) o.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return o;
+  }();
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  EXPECT_NE(outcome.output.find("cannot write " + model.string() + ": write failed: File too large"),
+            std::string::npos)
+      << outcome.output;
+  EXPECT_EQ(testing::read_bytes(model), (testing::Bytes{'o', 'l', 'd'}));
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(CliRobustness, RefusesToSaveOverAFolderOrIntoAMissingOne) {
+  std::filesystem::create_directory(dir_ / "folder");
+  const std::string base = "train --data " + dir_.path().string() +
+                           " --layers 784,8,10 --epochs 1 --threads 1 --quiet-progress --run-dir " +
+                           (dir_ / "run").string();
+  expect_failure(base + " --save " + (dir_ / "folder").string(), 1, "is not a regular file; refusing to replace it");
+  expect_failure(base + " --save " + (dir_ / "no" / "m.bpn").string(), 1, "does not exist");
 }
 
 }  // namespace

@@ -1,0 +1,112 @@
+// Checkpoints and resuming: a run stopped in the middle of an epoch and
+// continued from its checkpoint file ends bit-identical to one never stopped.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "bpnet/checkpoint.hpp"
+#include "bpnet/error.hpp"
+#include "bpnet/presets.hpp"
+#include "bpnet/train.hpp"
+#include "test_support.hpp"
+
+namespace bpnet {
+namespace {
+
+Dataset synthetic(std::size_t n) {
+  const auto set = testing::synthetic_set(n, 4, 5, 10, 9);
+  Dataset data;
+  data.name = "synthetic";
+  data.count = n;
+  data.rows = 4;
+  data.cols = 5;
+  data.pixels = set.pixels;
+  data.labels = set.labels;
+  return data;
+}
+
+TrainConfig config_for(OptimizerKind kind) {
+  TrainConfig config = preset(kind == OptimizerKind::adam ? "keras-seed" : "torch-seed");
+  config.model.layer_sizes = {20, 12, 10};
+  config.optimizer.kind = kind;
+  config.batch = 16;
+  config.epochs = 4;
+  config.threads = 1;
+  config.validation_split = 0;
+  return config;
+}
+
+std::vector<float> parameters_of(Trainer& trainer) {
+  const auto p = trainer.network().parameters();
+  return {p.begin(), p.end()};
+}
+
+class Resume : public ::testing::TestWithParam<OptimizerKind> {};
+
+TEST_P(Resume, StoppedMidEpochAndResumedFromFileIsBitIdentical) {
+  const Dataset train = synthetic(200);
+  const TrainConfig config = config_for(GetParam());
+
+  Trainer uninterrupted(config, train);
+  while (!uninterrupted.finished()) ASSERT_TRUE(uninterrupted.run_epoch());
+
+  // Stop in epoch 2 after its 3rd batch, as Ctrl-C would.
+  std::atomic<bool> stop{false};
+  Trainer first(config, train);
+  first.set_stop_flag(&stop);
+  ASSERT_TRUE(first.run_epoch());
+  const auto stopped = first.run_epoch([&](std::size_t done, std::size_t, double, double) {
+    if (done == 3) stop = true;
+  });
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(first.state().steps_done, 3u);
+
+  testing::ScratchDir dir;
+  save_checkpoint(dir / "c.bpck", {config, first.state(), {{"note", "kept"}}});
+  const Checkpoint loaded = load_checkpoint(dir / "c.bpck");
+  EXPECT_EQ(loaded.notes["note"], "kept");
+  EXPECT_EQ(loaded.state.history.size(), 1u);
+
+  Trainer second(loaded.config, train);
+  second.restore(loaded.state);
+  while (!second.finished()) ASSERT_TRUE(second.run_epoch());
+
+  EXPECT_EQ(parameters_of(second), parameters_of(uninterrupted));
+  ASSERT_EQ(second.history().size(), 4u);
+  for (std::size_t e = 0; e < 4; ++e) {
+    EXPECT_EQ(second.history()[e].loss, uninterrupted.history()[e].loss) << "epoch " << e + 1;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Optimizers, Resume,
+                         ::testing::Values(OptimizerKind::sgd, OptimizerKind::adam, OptimizerKind::gd));
+
+TEST(Checkpoint, DamageIsDetected) {
+  const Dataset train = synthetic(50);
+  const TrainConfig config = config_for(OptimizerKind::sgd);
+  Trainer trainer(config, train);
+  trainer.run_epoch();
+  testing::ScratchDir dir;
+  save_checkpoint(dir / "c.bpck", {config, trainer.state(), nlohmann::json::object()});
+  testing::Bytes bytes = testing::read_bytes(dir / "c.bpck");
+  bytes[bytes.size() / 2] ^= 0x40;
+  testing::write_bytes(dir / "bad.bpck", bytes);
+  EXPECT_THROW(load_checkpoint(dir / "bad.bpck"), ModelFileError);
+  bytes.resize(10);
+  testing::write_bytes(dir / "short.bpck", bytes);
+  EXPECT_THROW(load_checkpoint(dir / "short.bpck"), ModelFileError);
+  EXPECT_THROW(load_checkpoint(dir / "absent.bpck"), ModelFileError);
+}
+
+TEST(Checkpoint, StateOfAnotherNetworkIsRefused) {
+  const Dataset train = synthetic(50);
+  const TrainConfig config = config_for(OptimizerKind::sgd);
+  Trainer trainer(config, train);
+  TrainerState state = trainer.state();
+  state.parameters.pop_back();
+  EXPECT_THROW(trainer.restore(state), ConfigError);
+}
+
+}  // namespace
+}  // namespace bpnet
