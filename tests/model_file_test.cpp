@@ -124,6 +124,16 @@ TEST(ModelFile, HugeClaimedArchitectureIsRejectedBeforeAllocating) {
   expect_model_error(bytes, "parameters but the file stores");
 }
 
+TEST(ModelFile, FuzzSeedCorpusModelsAreValid) {
+  // The fuzzer starts from these; they must be accepted, or it starts blind.
+  std::size_t seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(BPNET_SOURCE_DIR "/fuzz/corpus/model")) {
+    EXPECT_NO_THROW(load_model(entry.path())) << entry.path();
+    ++seen;
+  }
+  EXPECT_GE(seen, 3u);
+}
+
 TEST(ModelFile, LoadReportsMissingFile) {
   ScratchDir dir;
   EXPECT_THROW(load_model(dir / "absent.bpn"), ModelFileError);
