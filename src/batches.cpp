@@ -5,32 +5,34 @@
 #include <algorithm>
 
 #include "bpnet/error.hpp"
+#include "bpnet/simd.hpp"
 
 namespace bpnet {
 
-PixelTable pixel_table(Normalize normalize) {
-  PixelTable table{};
-  for (int v = 0; v < 256; ++v) {
-    const float unit = static_cast<float>(v) / 255.0f;
-    table[static_cast<std::size_t>(v)] = normalize == Normalize::torch ? (unit - 0.5f) / 0.5f : unit;
-  }
-  return table;
+PixelScale pixel_scale(Normalize normalize) {
+  if (normalize == Normalize::torch) return {2.0f / 255.0f, -1.0f};
+  return {1.0f / 255.0f, 0.0f};
 }
 
-void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices,
-                  const PixelTable& table, MatrixView<float> x, std::span<std::uint8_t> labels) {
-  const std::size_t features = data.features();
+namespace {
+
+BPNET_VECTOR_LOOP void convert_row(const std::uint8_t* image, std::size_t n, float scale, float offset, float* out) {
+  for (std::size_t j = 0; j < n; ++j) out[j] = static_cast<float>(image[j]) * scale + offset;
+}
+
+}  // namespace
+
+void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices, PixelScale pixels,
+                  MatrixView<float> x, std::span<std::uint8_t> labels) {
   for (std::size_t r = 0; r < indices.size(); ++r) {
-    const std::uint8_t* image = data.image(indices[r]);
-    float* out = x.row(r);
-    for (std::size_t j = 0; j < features; ++j) out[j] = table[image[j]];
+    convert_row(data.image(indices[r]), data.features(), pixels.scale, pixels.offset, x.row(r));
     labels[r] = data.labels[indices[r]];
   }
 }
 
 BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t batch_size,
                          int workers)
-    : data_(data), table_(pixel_table(normalize)), batch_size_(batch_size) {
+    : data_(data), pixels_(pixel_scale(normalize)), batch_size_(batch_size) {
   if (batch_size == 0) throw ConfigError("batch size must be at least 1");
   if (workers < 0 || workers > 16) {
     throw ConfigError(fmt::format("--workers must be in [0, 16] (got {})", workers));
@@ -59,7 +61,7 @@ void BatchLoader::fill(Slot& slot, std::size_t batch) {
   const std::size_t begin = batch * batch_size_;
   const std::size_t size = std::min(batch_size_, order_.size() - begin);
   slot.x.resize(size, data_.features());
-  gather_batch(data_, std::span(order_).subspan(begin, size), table_, slot.x,
+  gather_batch(data_, std::span(order_).subspan(begin, size), pixels_, slot.x,
                std::span(slot.labels).first(size));
   slot.batch = batch;
 }

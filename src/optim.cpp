@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "bpnet/error.hpp"
+#include "bpnet/simd.hpp"
 
 namespace bpnet {
 
@@ -38,20 +39,42 @@ void OptimizerOptions::validate() const {
           weight_decay);
 }
 
-void Sgd::step(std::span<float> params, std::span<const float> grads) {
-  const auto lr = static_cast<float>(options_.lr);
-  const auto mu = static_cast<float>(options_.momentum);
-  const auto decay = static_cast<float>(options_.weight_decay);
-  if (mu > 0 && velocity_.size() != params.size()) velocity_.assign(params.size(), 0.0f);
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    float g = grads[i] + decay * params[i];
-    if (mu > 0) {
-      // PyTorch starts the buffer at g itself; mu * 0 + g is the same thing.
-      velocity_[i] = mu * velocity_[i] + g;
-      g = options_.nesterov ? g + mu * velocity_[i] : velocity_[i];
-    }
-    params[i] -= lr * g;
+namespace {
+
+// The update loops are plain functions over raw arrays so that they vectorise
+// (and get an AVX2 clone); n = number of parameters.
+BPNET_VECTOR_LOOP void sgd_update(std::size_t n, float* p, const float* grad, float* velocity, float lr,
+                                  float mu, float decay, bool nesterov) {
+  if (velocity == nullptr) {
+    for (std::size_t i = 0; i < n; ++i) p[i] -= lr * (grad[i] + decay * p[i]);
+    return;
   }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = grad[i] + decay * p[i];
+    // PyTorch starts the buffer at g itself; mu * 0 + g is the same thing.
+    velocity[i] = mu * velocity[i] + g;
+    p[i] -= lr * (nesterov ? g + mu * velocity[i] : velocity[i]);
+  }
+}
+
+BPNET_VECTOR_LOOP void adam_update(std::size_t n, float* p, const float* grad, float* m, float* v, float b1,
+                                   float b2, float decay, float step_size, float root_correction, float eps) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = grad[i] + decay * p[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * g;
+    v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+    p[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_correction + eps);
+  }
+}
+
+}  // namespace
+
+void Sgd::step(std::span<float> params, std::span<const float> grads) {
+  const bool momentum = options_.momentum > 0;
+  if (momentum && velocity_.size() != params.size()) velocity_.assign(params.size(), 0.0f);
+  sgd_update(params.size(), params.data(), grads.data(), momentum ? velocity_.data() : nullptr,
+             static_cast<float>(options_.lr), static_cast<float>(options_.momentum),
+             static_cast<float>(options_.weight_decay), options_.nesterov);
   ++steps_;
 }
 
@@ -59,22 +82,14 @@ void Adam::step(std::span<float> params, std::span<const float> grads) {
   const std::size_t n = params.size();
   if (moments_.size() != 2 * n) moments_.assign(2 * n, 0.0f);
   ++steps_;
-  const auto b1 = static_cast<float>(options_.beta1);
-  const auto b2 = static_cast<float>(options_.beta2);
-  const auto decay = static_cast<float>(options_.weight_decay);
-  const auto eps = static_cast<float>(options_.eps);
   // Bias corrections in double: b^t for large t underflows gracefully there.
   const double t = static_cast<double>(steps_);
   const auto step_size = static_cast<float>(options_.lr / (1.0 - std::pow(options_.beta1, t)));
   const auto root_correction = static_cast<float>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
-  float* m = moments_.data();
-  float* v = moments_.data() + n;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float g = grads[i] + decay * params[i];
-    m[i] = b1 * m[i] + (1.0f - b1) * g;
-    v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-    params[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_correction + eps);
-  }
+  adam_update(n, params.data(), grads.data(), moments_.data(), moments_.data() + n,
+              static_cast<float>(options_.beta1), static_cast<float>(options_.beta2),
+              static_cast<float>(options_.weight_decay), step_size, root_correction,
+              static_cast<float>(options_.eps));
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& options) {

@@ -125,14 +125,14 @@ TEST(Training, LayersThatDoNotFitTheDataAreAConfigError) {
 }
 
 TEST(Batches, NormalisationsMatchTheTutorials) {
-  const PixelTable unit = pixel_table(Normalize::unit);
-  const PixelTable torch = pixel_table(Normalize::torch);
-  EXPECT_FLOAT_EQ(unit[0], 0.0f);
-  EXPECT_FLOAT_EQ(unit[255], 1.0f);
-  EXPECT_FLOAT_EQ(unit[51], 0.2f);
-  EXPECT_FLOAT_EQ(torch[0], -1.0f);
-  EXPECT_FLOAT_EQ(torch[255], 1.0f);
-  EXPECT_NEAR(torch[51], -0.6f, 1e-6);
+  const PixelScale unit = pixel_scale(Normalize::unit);
+  const PixelScale torch = pixel_scale(Normalize::torch);
+  EXPECT_FLOAT_EQ(unit(0), 0.0f);
+  EXPECT_FLOAT_EQ(unit(255), 1.0f);
+  EXPECT_FLOAT_EQ(unit(51), 0.2f);
+  EXPECT_FLOAT_EQ(torch(0), -1.0f);
+  EXPECT_FLOAT_EQ(torch(255), 1.0f);
+  EXPECT_NEAR(torch(51), -0.6f, 1e-6);
 }
 
 TEST(Batches, LoaderServesTheOrderGivenWithAndWithoutWorkers) {

@@ -33,7 +33,7 @@ int run_predict(const PredictFlags& flags) {
   }
   Matrix<float> x(order.size(), test.features());
   std::vector<std::uint8_t> labels(order.size());
-  gather_batch(test, order, pixel_table(spec.normalize), x, labels);
+  gather_batch(test, order, pixel_scale(spec.normalize), x, labels);
   const ConstMatrixView<float> out = network->forward(x);
   for (std::size_t r = 0; r < order.size(); ++r) {
     const auto p = probabilities(out.row(r), spec.classes(), spec.output);

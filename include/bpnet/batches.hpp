@@ -3,7 +3,6 @@
 // num_workers idea of PyTorch's DataLoader).
 #pragma once
 
-#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -17,14 +16,20 @@
 
 namespace bpnet {
 
-// byte -> float for each of the 256 pixel values: one lookup per pixel.
-using PixelTable = std::array<float, 256>;
-PixelTable pixel_table(Normalize normalize);
+// byte -> float as value * scale + offset: unit is x/255, torch is
+// (x/255 - 0.5)/0.5 = x * 2/255 - 1. An affine map (rather than a lookup
+// table) lets the compiler vectorise the conversion.
+struct PixelScale {
+  float scale = 1.0f / 255.0f;
+  float offset = 0.0f;
+  float operator()(std::uint8_t value) const { return static_cast<float>(value) * scale + offset; }
+};
+PixelScale pixel_scale(Normalize normalize);
 
 // x (indices.size(), features) and labels (indices.size()) from the images
 // at `indices`, in that order.
-void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices,
-                  const PixelTable& table, MatrixView<float> x, std::span<std::uint8_t> labels);
+void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices, PixelScale pixels,
+                  MatrixView<float> x, std::span<std::uint8_t> labels);
 
 struct Batch {
   ConstMatrixView<float> x;              // (B, features)
@@ -65,7 +70,7 @@ class BatchLoader {
   void worker_loop();
 
   const Dataset& data_;
-  PixelTable table_;
+  PixelScale pixels_;
   std::size_t batch_size_;
   std::vector<std::uint32_t> order_;
   std::size_t batch_count_ = 0;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bpnet against PyTorch on the same networks, data and hyperparameters, run
+# alternately in one session so both see the same machine state. Installs
+# Debian's python3-torch and libopenblas0-pthread if missing (with Debian's
+# reference BLAS, torch is ~15x slower) and checks that torch then uses OpenBLAS.
+# A benchmark, not a test: CI does not run it.
+# Usage: bench/compare_pytorch.sh [EPOCHS] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+epochs=${1:-5}
+rounds=${2:-2}
+threads=$(nproc)
+
+need=()
+for p in python3-torch libopenblas0-pthread; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+blas=$(python3 -c 'import torch; print(torch.__config__.show())' | grep -io 'blas_info=[a-z]*' || true)
+ldd_blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)
+echo "torch $(python3 -c 'import torch; print(torch.__version__)'), ${blas:-blas unknown}, libblas.so.3 -> $ldd_blas"
+case "$ldd_blas" in *openblas*) ;; *) echo "warning: libblas.so.3 is not OpenBLAS; torch will be slow" >&2 ;; esac
+
+scripts/fetch-mnist.sh >/dev/null
+[ -x build/release/apps/bpnet/bpnet ] || scripts/build.sh release >/dev/null
+bpnet=build/release/apps/bpnet/bpnet
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+for preset in torch-seed keras-seed; do
+  : > "$out/bpnet.txt"; : > "$out/torch.txt"
+  for round in $(seq "$rounds"); do
+    # The first epoch of each run is a warm-up and is not counted.
+    $bpnet train --preset "$preset" --epochs "$((epochs + 1))" --threads "$threads" --quiet-progress \
+      --run-dir "$out/run-$preset-$round" --history "$out/h.json" > "$out/bpnet.log"
+    python3 -c "import json; [print(e['seconds']) for e in json.load(open('$out/h.json'))['epochs'][1:]]" >> "$out/bpnet.txt"
+    bpnet_acc=$(grep -o 'accuracy [0-9.]*%' "$out/bpnet.log" | tail -1)
+    python3 bench/torch_mnist.py data/mnist "$preset" "$((epochs + 1))" "$threads" > "$out/torch.log"
+    grep '^epoch' "$out/torch.log" | tail -n +2 | cut -d' ' -f2 >> "$out/torch.txt"
+    torch_acc=$(grep '^test' "$out/torch.log" | cut -d' ' -f2)
+  done
+  b=$(median < "$out/bpnet.txt"); t=$(median < "$out/torch.txt")
+  printf '%-11s bpnet %.3f s/epoch (%s)  pytorch %.3f s/epoch (test accuracy %s after %d epochs)  ratio %.2fx\n' \
+    "$preset" "$b" "${bpnet_acc:-?}" "$t" "$torch_acc" "$((epochs + 1))" "$(echo "$t / $b" | bc -l)"
+done
