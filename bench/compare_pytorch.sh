@@ -18,9 +18,9 @@ done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
-blas=$(python3 -c 'import torch; print(torch.__config__.show())' | grep -io 'blas_info=[a-z]*' || true)
+blas=$(/usr/bin/python3 -c 'import torch; print(torch.__config__.show())' | grep -io 'blas_info=[a-z]*' || true)
 ldd_blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)
-echo "torch $(python3 -c 'import torch; print(torch.__version__)'), ${blas:-blas unknown}, libblas.so.3 -> $ldd_blas"
+echo "torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), ${blas:-blas unknown}, libblas.so.3 -> $ldd_blas"
 case "$ldd_blas" in *openblas*) ;; *) echo "warning: libblas.so.3 is not OpenBLAS; torch will be slow" >&2 ;; esac
 
 scripts/fetch-mnist.sh >/dev/null
@@ -39,7 +39,7 @@ for preset in torch-seed keras-seed; do
       --run-dir "$out/run-$preset-$round" --history "$out/h.json" > "$out/bpnet.log"
     python3 -c "import json; [print(e['seconds']) for e in json.load(open('$out/h.json'))['epochs'][1:]]" >> "$out/bpnet.txt"
     bpnet_acc=$(grep -o 'accuracy [0-9.]*%' "$out/bpnet.log" | tail -1)
-    python3 bench/torch_mnist.py data/mnist "$preset" "$((epochs + 1))" "$threads" > "$out/torch.log"
+    /usr/bin/python3 bench/torch_mnist.py data/mnist "$preset" "$((epochs + 1))" "$threads" > "$out/torch.log"
     grep '^epoch' "$out/torch.log" | tail -n +2 | cut -d' ' -f2 >> "$out/torch.txt"
     torch_acc=$(grep '^test' "$out/torch.log" | cut -d' ' -f2)
   done

@@ -51,7 +51,10 @@ INSTANTIATE_TEST_SUITE_P(PresetAndOddShapes, GemmShapes,
                          ::testing::Values(Shape{128, 128, 784}, Shape{64, 128, 784},
                                            Shape{128, 64, 128}, Shape{128, 10, 64},
                                            Shape{128, 784, 128}, Shape{128, 784, 64},
-                                           Shape{1, 1, 1}, Shape{3, 5, 7}, Shape{17, 1, 33}));
+                                           Shape{1, 1, 1}, Shape{3, 5, 7}, Shape{17, 1, 33},
+                                           // one image through each torch-seed layer (small-batch path)
+                                           Shape{1, 128, 784}, Shape{1, 64, 128}, Shape{4, 10, 64},
+                                           Shape{2, 7, 37}));
 
 TEST(Gemm, BetaZeroIgnoresGarbageInC) {
   std::vector<float> a{1, 2}, b{3, 4}, c{std::nanf("")};

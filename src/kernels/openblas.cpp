@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "bpnet/kernels.hpp"
+#include "small_batch.hpp"
 
 namespace bpnet {
 namespace {
@@ -15,6 +16,10 @@ CBLAS_TRANSPOSE to_cblas(Transpose t) { return t == Transpose::yes ? CblasTrans 
 template <>
 void gemm<float>(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (s.m <= kSmallBatchRows && s.trans_a == Transpose::no && s.trans_b == Transpose::yes) {
+    gemm_small_rows_nt(s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);  // one image at a time
+    return;
+  }
   cblas_sgemm(CblasRowMajor, to_cblas(s.trans_a), to_cblas(s.trans_b), static_cast<int>(s.m),
               static_cast<int>(s.n), static_cast<int>(s.k), alpha, a, static_cast<int>(lda), b,
               static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
