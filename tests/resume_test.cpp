@@ -14,18 +14,6 @@
 namespace bpnet {
 namespace {
 
-Dataset synthetic(std::size_t n) {
-  const auto set = testing::synthetic_set(n, 4, 5, 10, 9);
-  Dataset data;
-  data.name = "synthetic";
-  data.count = n;
-  data.rows = 4;
-  data.cols = 5;
-  data.pixels = set.pixels;
-  data.labels = set.labels;
-  return data;
-}
-
 TrainConfig config_for(OptimizerKind kind) {
   TrainConfig config = preset(kind == OptimizerKind::adam ? "keras-seed" : "torch-seed");
   config.model.layer_sizes = {20, 12, 10};
@@ -45,7 +33,7 @@ std::vector<float> parameters_of(Trainer& trainer) {
 class Resume : public ::testing::TestWithParam<OptimizerKind> {};
 
 TEST_P(Resume, StoppedMidEpochAndResumedFromFileIsBitIdentical) {
-  const Dataset train = synthetic(200);
+  const Dataset train = testing::synthetic_dataset(200, 9);
   const TrainConfig config = config_for(GetParam());
 
   Trainer uninterrupted(config, train);
@@ -83,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(Optimizers, Resume,
                          ::testing::Values(OptimizerKind::sgd, OptimizerKind::adam, OptimizerKind::gd));
 
 TEST(Checkpoint, DamageIsDetected) {
-  const Dataset train = synthetic(50);
+  const Dataset train = testing::synthetic_dataset(50, 9);
   const TrainConfig config = config_for(OptimizerKind::sgd);
   Trainer trainer(config, train);
   trainer.run_epoch();
@@ -100,7 +88,7 @@ TEST(Checkpoint, DamageIsDetected) {
 }
 
 TEST(Checkpoint, StateOfAnotherNetworkIsRefused) {
-  const Dataset train = synthetic(50);
+  const Dataset train = testing::synthetic_dataset(50, 9);
   const TrainConfig config = config_for(OptimizerKind::sgd);
   Trainer trainer(config, train);
   TrainerState state = trainer.state();

@@ -61,6 +61,18 @@ SyntheticSet synthetic_set(std::size_t n, std::size_t rows, std::size_t cols, st
   return set;
 }
 
+Dataset synthetic_dataset(std::size_t n, std::uint64_t seed) {
+  SyntheticSet set = synthetic_set(n, 4, 5, 10, seed);
+  Dataset data;
+  data.name = "synthetic";
+  data.count = n;
+  data.rows = 4;
+  data.cols = 5;
+  data.pixels = std::move(set.pixels);
+  data.labels = std::move(set.labels);
+  return data;
+}
+
 void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t train_n,
                                  std::size_t test_n, std::size_t rows, std::size_t cols) {
   const auto r = static_cast<std::uint32_t>(rows);

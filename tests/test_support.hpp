@@ -44,6 +44,9 @@ struct SyntheticSet {
 SyntheticSet synthetic_set(std::size_t n, std::size_t rows, std::size_t cols, std::size_t classes,
                            std::uint64_t seed);
 
+// The same, as an in-memory Dataset of 4x5 images.
+Dataset synthetic_dataset(std::size_t n, std::uint64_t seed);
+
 // Writes train-* and t10k-* IDX files of synthetic data into `dir`.
 void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t train_n,
                                  std::size_t test_n, std::size_t rows, std::size_t cols);

@@ -16,18 +16,6 @@
 namespace bpnet {
 namespace {
 
-Dataset synthetic_dataset(std::size_t n, std::uint64_t seed) {
-  const auto set = testing::synthetic_set(n, 4, 5, 10, seed);
-  Dataset data;
-  data.name = "synthetic";
-  data.count = n;
-  data.rows = 4;
-  data.cols = 5;
-  data.pixels = set.pixels;
-  data.labels = set.labels;
-  return data;
-}
-
 TrainConfig small_config() {
   TrainConfig config = preset("torch-seed");
   config.model.layer_sizes = {20, 12, 10};
@@ -47,7 +35,7 @@ std::vector<float> train_and_get_parameters(const TrainConfig& config, const Dat
 }
 
 TEST(Training, SameSeedGivesIdenticalWeights) {
-  const Dataset train = synthetic_dataset(200, 1);
+  const Dataset train = testing::synthetic_dataset(200, 1);
   const TrainConfig config = small_config();
   EXPECT_EQ(train_and_get_parameters(config, train), train_and_get_parameters(config, train));
   TrainConfig other = config;
@@ -56,7 +44,7 @@ TEST(Training, SameSeedGivesIdenticalWeights) {
 }
 
 TEST(Training, WorkerThreadsDoNotChangeTheResult) {
-  const Dataset train = synthetic_dataset(300, 1);
+  const Dataset train = testing::synthetic_dataset(300, 1);
   TrainConfig config = small_config();
   const auto on_main_thread = train_and_get_parameters(config, train);
   config.workers = 3;
@@ -64,8 +52,8 @@ TEST(Training, WorkerThreadsDoNotChangeTheResult) {
 }
 
 TEST(Training, LearnsASeparableProblem) {
-  const Dataset train = synthetic_dataset(500, 1);
-  const Dataset test = synthetic_dataset(200, 2);
+  const Dataset train = testing::synthetic_dataset(500, 1);
+  const Dataset test = testing::synthetic_dataset(200, 2);
   TrainConfig config = small_config();
   config.epochs = 10;
   config.optimizer.lr = 0.05;
@@ -80,7 +68,7 @@ TEST(Training, LearnsASeparableProblem) {
 
 TEST(Training, FullBatchGdTakesOneExactStepPerEpoch) {
   // One GD epoch must equal one SGD step with a batch holding the whole set.
-  const Dataset train = synthetic_dataset(100, 1);
+  const Dataset train = testing::synthetic_dataset(100, 1);
   TrainConfig gd = small_config();
   gd.optimizer.kind = OptimizerKind::gd;
   gd.optimizer.lr = 0.5;
@@ -98,7 +86,7 @@ TEST(Training, FullBatchGdTakesOneExactStepPerEpoch) {
 }
 
 TEST(Training, DivergenceIsReportedWithEpochAndBatch) {
-  const Dataset train = synthetic_dataset(200, 1);
+  const Dataset train = testing::synthetic_dataset(200, 1);
   TrainConfig config = small_config();
   config.model.activation = Activation::relu;
   config.model.output = Output::linear;
@@ -117,7 +105,7 @@ TEST(Training, DivergenceIsReportedWithEpochAndBatch) {
 }
 
 TEST(Training, LayersThatDoNotFitTheDataAreAConfigError) {
-  const Dataset train = synthetic_dataset(50, 1);
+  const Dataset train = testing::synthetic_dataset(50, 1);
   TrainConfig config = small_config();
   config.model.layer_sizes = {784, 10};
   config.model.image_rows = config.model.image_cols = 28;
@@ -136,7 +124,7 @@ TEST(Batches, NormalisationsMatchTheTutorials) {
 }
 
 TEST(Batches, LoaderServesTheOrderGivenWithAndWithoutWorkers) {
-  const Dataset data = synthetic_dataset(50, 1);
+  const Dataset data = testing::synthetic_dataset(50, 1);
   std::vector<std::uint32_t> order(50);
   std::iota(order.rbegin(), order.rend(), 0u);  // 49, 48, ... 0
   for (int workers : {0, 1, 4}) {
