@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "log_sum_exp.hpp"
+
 namespace bpnet {
 namespace {
 
@@ -37,14 +39,11 @@ class CrossEntropyLoss final : public Loss<T> {
     double total = 0;
     for (std::size_t r = 0; r < input.rows; ++r) {
       const T* z = input.row(r);
-      const T shift = *std::max_element(z, z + input.cols);
-      T sum_exp = 0;
-      for (std::size_t j = 0; j < input.cols; ++j) sum_exp += std::exp(z[j] - shift);
-      const T log_sum_exp = shift + std::log(sum_exp);
-      total += static_cast<double>(log_sum_exp - z[labels[r]]);
+      const T log_total = log_sum_exp(z, input.cols);
+      total += static_cast<double>(log_total - z[labels[r]]);
       if (grad) {
         T* g = grad->row(r);
-        for (std::size_t j = 0; j < input.cols; ++j) g[j] = scale * std::exp(z[j] - log_sum_exp);
+        for (std::size_t j = 0; j < input.cols; ++j) g[j] = scale * std::exp(z[j] - log_total);
         g[labels[r]] -= scale;
       }
     }

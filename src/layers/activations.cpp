@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "bpnet/layers.hpp"
+#include "../log_sum_exp.hpp"
 
 namespace bpnet {
 namespace {
@@ -83,10 +84,7 @@ void LogSoftmax<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
   for (std::size_t r = 0; r < x.rows; ++r) {
     const T* in = x.row(r);
     T* out = y.row(r);
-    const T shift = row_max(in, x.cols);
-    T total = 0;
-    for (std::size_t j = 0; j < x.cols; ++j) total += std::exp(in[j] - shift);
-    const T log_total = shift + std::log(total);
+    const T log_total = log_sum_exp(in, x.cols);
     for (std::size_t j = 0; j < x.cols; ++j) out[j] = in[j] - log_total;
   }
 }
