@@ -11,35 +11,46 @@
 #include "bpnet/loss.hpp"
 
 namespace bpnet {
+namespace {
 
-Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t batch) {
+// Checks that `data` fits the network, then calls visit(batch) for every
+// batch of `batch` images, in the data set's order.
+template <typename Visit>
+void for_each_batch_in_order(const Network<float>& network, const Dataset& data, std::size_t batch,
+                             Visit visit) {
   if (batch == 0) throw ConfigError("evaluation batch must be at least 1");
   const ModelSpec& spec = network.spec();
   if (data.features() != spec.inputs()) {
     throw ConfigError(fmt::format("the model takes {} inputs but the images in {} have {}",
                                   spec.inputs(), data.name, data.features()));
   }
+  if (data.count == 0) return;
+  std::vector<std::uint32_t> order(data.count);
+  std::iota(order.begin(), order.end(), 0u);
+  BatchLoader loader(data, spec.normalize, batch, 0);
+  loader.start_epoch(order);
+  for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) visit(loader.next());
+}
+
+}  // namespace
+
+Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t batch) {
+  const ModelSpec& spec = network.spec();
   const std::size_t classes = spec.classes();
   check_labels(data, classes);
   const auto loss = make_loss<float>(spec.loss);
   Evaluation result;
   result.n = data.count;
   result.confusion.assign(classes, std::vector<std::size_t>(classes, 0));
-  if (data.count == 0) return result;
-
-  std::vector<std::uint32_t> order(data.count);
-  std::iota(order.begin(), order.end(), 0u);
-  BatchLoader loader(data, spec.normalize, batch, 0);
-  loader.start_epoch(order);
   double loss_sum = 0;
-  for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
-    const Batch chunk = loader.next();
+  for_each_batch_in_order(network, data, batch, [&](const Batch& chunk) {
     const ConstMatrixView<float> out = network.forward(chunk.x, network.loss_depth());
     loss_sum += loss->sum(out, chunk.labels);
     for (std::size_t r = 0; r < out.rows; ++r) {
       ++result.confusion[chunk.labels[r]][argmax(out.row(r), classes)];
     }
-  }
+  });
+  if (data.count == 0) return result;
   std::size_t correct = 0;
   result.per_class_accuracy.resize(classes);
   for (std::size_t c = 0; c < classes; ++c) {
@@ -71,27 +82,17 @@ std::vector<double> probabilities(const float* out, std::size_t classes, Output 
 }
 
 std::vector<Prediction> predict_all(Network<float>& network, const Dataset& data, std::size_t batch) {
-  if (batch == 0) throw ConfigError("prediction batch must be at least 1");
   const ModelSpec& spec = network.spec();
-  if (data.features() != spec.inputs()) {
-    throw ConfigError(fmt::format("the model takes {} inputs but the images in {} have {}",
-                                  spec.inputs(), data.name, data.features()));
-  }
-  std::vector<std::uint32_t> order(data.count);
-  std::iota(order.begin(), order.end(), 0u);
-  BatchLoader loader(data, spec.normalize, batch, 0);
-  loader.start_epoch(order);
   std::vector<Prediction> result;
   result.reserve(data.count);
-  for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
-    const Batch chunk = loader.next();
+  for_each_batch_in_order(network, data, batch, [&](const Batch& chunk) {
     const ConstMatrixView<float> out = network.forward(chunk.x);
     for (std::size_t r = 0; r < out.rows; ++r) {
       const auto p = probabilities(out.row(r), spec.classes(), spec.output);
       const std::size_t predicted = argmax(out.row(r), spec.classes());
       result.push_back({result.size(), chunk.labels[r], static_cast<std::uint8_t>(predicted), p[predicted]});
     }
-  }
+  });
   return result;
 }
 
