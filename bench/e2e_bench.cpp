@@ -18,7 +18,8 @@
 #include <vector>
 
 #include "bpnet/evaluate.hpp"
-#include "bpnet/kernels.hpp"
+#include "kernels/gemm.hpp"
+#include "bpnet/predictor.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 
@@ -79,11 +80,15 @@ double measured_peak(int threads, bool& used_avx512) {
 
 // Forward + backward + step work of one epoch: per image and Linear layer,
 // 2*in*out for the forward product and for dW, and for dx except in layer 1.
-double flops_per_epoch(const bpnet::ModelSpec& spec, std::size_t images) {
+double flops_per_epoch(const bpnet::Model<float>& model, std::size_t images) {
   double per_image = 0;
-  for (std::size_t i = 0; i + 1 < spec.layer_sizes.size(); ++i) {
-    const double mac = static_cast<double>(spec.layer_sizes[i] * spec.layer_sizes[i + 1]);
-    per_image += 2 * mac * (i == 0 ? 2 : 3);
+  bool first = true;
+  for (std::size_t i = 0; i < model.depth(); ++i) {
+    const bpnet::Layer<float>& layer = model.layer(i);
+    if (layer.type() != "Linear") continue;
+    const double mac = static_cast<double>(layer.in_features() * layer.out_features());
+    per_image += 2 * mac * (first ? 2 : 3);
+    first = false;
   }
   return per_image * static_cast<double>(images);
 }
@@ -110,9 +115,10 @@ Result measure(const std::string& data_dir, const std::string& preset_name, int 
   Result r;
   r.epoch_seconds = median(epochs);
   r.train_images_per_s = static_cast<double>(train.count) / r.epoch_seconds;
-  r.gflops = flops_per_epoch(config.model, train.count) / r.epoch_seconds / 1e9;
+  r.gflops = flops_per_epoch(trainer.model(), train.count) / r.epoch_seconds / 1e9;
 
-  bpnet::Network<float>& net = trainer.network();
+  const bpnet::Model<float>& net = trainer.model();
+  bpnet::Predictor predictor(net);
   std::vector<double> passes;
   for (int i = 0; i < 5; ++i) {
     const auto start = Clock::now();
@@ -124,9 +130,9 @@ Result measure(const std::string& data_dir, const std::string& preset_name, int 
   bpnet::Matrix<float> one(1, test.features());
   for (std::size_t j = 0; j < test.features(); ++j) one(0, j) = test.image(0)[j] / 255.0f;
   constexpr int kCalls = 20000;
-  for (int i = 0; i < 1000; ++i) net.forward(one);  // warm-up
+  for (int i = 0; i < 1000; ++i) predictor.forward(one);  // warm-up
   const auto start = Clock::now();
-  for (int i = 0; i < kCalls; ++i) net.forward(one);
+  for (int i = 0; i < kCalls; ++i) predictor.forward(one);
   r.latency_us = seconds(start, Clock::now()) / kCalls * 1e6;
   return r;
 }

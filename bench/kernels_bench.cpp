@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "bpnet/kernels.hpp"
+#include "kernels/gemm.hpp"
 #include "bpnet/random.hpp"
 
 namespace {

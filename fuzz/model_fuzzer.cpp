@@ -5,13 +5,14 @@
 
 #include "bpnet/error.hpp"
 #include "bpnet/model_file.hpp"
+#include "bpnet/predictor.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    auto network = bpnet::decode_model(std::span<const std::uint8_t>(data, size), "fuzz-input");
-    bpnet::Matrix<float> x(1, network->spec().inputs());
-    for (std::size_t i = 0; i < network->spec().inputs(); ++i) x(0, i) = 0.0f;
-    network->forward(x);
+    auto model = bpnet::decode_model(std::span<const std::uint8_t>(data, size), "fuzz-input");
+    bpnet::Matrix<float> x(1, model->inputs());
+    for (std::size_t i = 0; i < model->inputs(); ++i) x(0, i) = 0.0f;
+    bpnet::Predictor(*model).forward(x);
   } catch (const bpnet::ModelFileError&) {
   }
   return 0;

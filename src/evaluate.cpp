@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "bpnet/batches.hpp"
+#include "batch_loader.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/loss.hpp"
 
@@ -16,13 +16,13 @@ namespace {
 // Checks that `data` fits the network, then calls visit(batch) for every
 // batch of `batch` images, in the data set's order.
 template <typename Visit>
-void for_each_batch_in_order(const Network<float>& network, const Dataset& data, std::size_t batch,
-                             Visit visit) {
+void for_each_batch_in_order(const Model<float>& model, const Dataset& data, std::size_t batch, Visit visit) {
   if (batch == 0) throw ConfigError("evaluation batch must be at least 1");
-  const ModelSpec& spec = network.spec();
-  if (data.features() != spec.inputs()) {
-    throw ConfigError(fmt::format("the model takes {} inputs but the images in {} have {}",
-                                  spec.inputs(), data.name, data.features()));
+  const ModelSpec& spec = model.spec();
+  if (data.features() != spec.inputs) {
+    throw ConfigError(fmt::format("the model takes {} inputs ({}x{} images) but the images in {} have {}x{} = {}",
+                                  spec.inputs, spec.image_rows, spec.image_cols, data.name, data.rows, data.cols,
+                                  data.features()));
   }
   if (data.count == 0) return;
   std::vector<std::uint32_t> order(data.count);
@@ -34,17 +34,18 @@ void for_each_batch_in_order(const Network<float>& network, const Dataset& data,
 
 }  // namespace
 
-Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t batch) {
-  const ModelSpec& spec = network.spec();
-  const std::size_t classes = spec.classes();
+Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t batch) {
+  const ModelSpec& spec = model.spec();
+  const std::size_t classes = model.classes();
   check_labels(data, classes);
   const auto loss = make_loss<float>(spec.loss);
   Evaluation result;
   result.n = data.count;
   result.confusion.assign(classes, std::vector<std::size_t>(classes, 0));
   double loss_sum = 0;
-  for_each_batch_in_order(network, data, batch, [&](const Batch& chunk) {
-    const ConstMatrixView<float> out = network.forward(chunk.x, network.loss_depth());
+  Predictor predictor(model);
+  for_each_batch_in_order(model, data, batch, [&](const Batch& chunk) {
+    const ConstMatrixView<float> out = predictor.forward_to_loss(chunk.x);
     loss_sum += loss->sum(out, chunk.labels);
     for (std::size_t r = 0; r < out.rows; ++r) {
       ++result.confusion[chunk.labels[r]][argmax(out.row(r), classes)];
@@ -67,29 +68,16 @@ Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t ba
   return result;
 }
 
-std::vector<double> probabilities(const float* out, std::size_t classes, Output output) {
-  std::vector<double> p(out, out + classes);
-  if (output == Output::softmax) return p;
-  if (output == Output::log_softmax) {
-    for (double& v : p) v = std::exp(v);
-    return p;
-  }
-  const double shift = p[argmax(out, classes)];  // keeps exp() finite
-  double total = 0;
-  for (double& v : p) total += v = std::exp(v - shift);
-  for (double& v : p) v /= total;
-  return p;
-}
-
-std::vector<Prediction> predict_all(Network<float>& network, const Dataset& data, std::size_t batch) {
-  const ModelSpec& spec = network.spec();
+std::vector<Prediction> predict_all(const Model<float>& model, const Dataset& data, std::size_t batch) {
+  const std::size_t classes = model.classes();
   std::vector<Prediction> result;
   result.reserve(data.count);
-  for_each_batch_in_order(network, data, batch, [&](const Batch& chunk) {
-    const ConstMatrixView<float> out = network.forward(chunk.x);
+  Predictor predictor(model);
+  for_each_batch_in_order(model, data, batch, [&](const Batch& chunk) {
+    const ConstMatrixView<float> out = predictor.forward(chunk.x);
     for (std::size_t r = 0; r < out.rows; ++r) {
-      const auto p = probabilities(out.row(r), spec.classes(), spec.output);
-      const std::size_t predicted = argmax(out.row(r), spec.classes());
+      const auto p = probabilities(out.row(r), classes, model.output_kind());
+      const std::size_t predicted = argmax(out.row(r), classes);
       result.push_back({result.size(), chunk.labels[r], static_cast<std::uint8_t>(predicted), p[predicted]});
     }
   });

@@ -37,11 +37,17 @@ double compare(std::span<double> values, std::span<const double> analytic,
 
 }  // namespace
 
-GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double> x_in, Rng& rng,
+GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double> x_in, Rng& rng, Mode mode,
                                     double step) {
   std::vector<double> params(layer.parameter_count()), param_grads(layer.parameter_count(), 0.0);
-  layer.bind(params, param_grads);
+  std::vector<double> buffers(layer.buffer_count());
+  layer.bind(params, param_grads, buffers);
   layer.initialize(Init::torch, rng);
+  // Move every parameter off its initial value, so that none sits where a
+  // term of the gradient vanishes (BatchNorm's weight 1 and bias 0).
+  for (double& p : params) p += rng.uniform(-0.5, 0.5);
+  std::vector<double> scratch;
+  const LayerContext<double> ctx{mode, RandomStream(1, 0, 0), &scratch};
 
   Matrix<double> x(x_in.rows, x_in.cols);
   std::copy(x_in.data, x_in.data + x_in.size(), x.data());
@@ -51,7 +57,7 @@ GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double
     weights.data()[i] = rng.uniform(-1, 1);
   }
   auto objective = [&] {
-    layer.forward(x, y);
+    layer.forward(ctx, x, y);
     double sum = 0;
     for (std::size_t i = 0; i < y.rows() * y.cols(); ++i) sum += y.data()[i] * weights.data()[i];
     return sum;
@@ -59,8 +65,8 @@ GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double
 
   objective();
   Matrix<double> dx(x.rows(), x.cols());
-  layer.backward_input(x, y, weights, dx);
-  layer.accumulate_parameter_gradient(x, weights);
+  layer.backward_input(ctx, x, y, weights, dx);
+  layer.accumulate_parameter_gradient(ctx, x, weights);
 
   GradientCheck result;
   const std::span<const double> dx_span(dx.data(), dx.rows() * dx.cols());
@@ -85,19 +91,21 @@ GradientCheck check_loss_gradient(const Loss<double>& loss, ConstMatrixView<doub
   return result;
 }
 
-GradientCheck check_network_gradients(Network<double>& network, ConstMatrixView<double> x,
-                                      std::span<const std::uint8_t> labels, double step) {
-  const auto loss = make_loss<double>(network.spec().loss);
-  auto objective = [&] { return loss->sum(network.forward(x, network.loss_depth()), labels); };
-  const ConstMatrixView<double> out = network.forward(x, network.loss_depth());
+GradientCheck check_model_gradients(Model<double>& model, ConstMatrixView<double> x,
+                                    std::span<const std::uint8_t> labels, double step) {
+  const auto loss = make_loss<double>(model.spec().loss);
+  const TrainingStep fixed{1, 0};
+  Workspace<double> ws;
+  auto objective = [&] { return loss->sum(model.forward_train(ws, x, model.loss_depth(), fixed), labels); };
+  const ConstMatrixView<double> out = model.forward_train(ws, x, model.loss_depth(), fixed);
   Matrix<double> d_out(out.rows, out.cols);
   loss->sum_and_gradient(out, labels, d_out, 1.0);
-  network.zero_grad();
-  network.backward(x, d_out);
-  const std::vector<double> analytic(network.gradients().begin(), network.gradients().end());
+  model.zero_grad();
+  model.backward(ws, x, d_out);
+  const std::vector<double> analytic(model.gradients().begin(), model.gradients().end());
   GradientCheck result;
   result.parameter_gradient_norm = norm(analytic);
-  result.parameter_error = compare(network.parameters(), analytic, objective, step);
+  result.parameter_error = compare(model.parameters(), analytic, objective, step);
   return result;
 }
 

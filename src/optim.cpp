@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "bpnet/error.hpp"
-#include "bpnet/simd.hpp"
+#include "simd.hpp"
 
 namespace bpnet {
 
@@ -69,22 +69,22 @@ BPNET_VECTOR_LOOP void adam_update(std::size_t n, float* p, const float* grad, f
 
 }  // namespace
 
-void Sgd::step(std::span<float> params, std::span<const float> grads) {
+void Sgd::step(std::span<float> params, std::span<const float> grads, double lr) {
   const bool momentum = options_.momentum > 0;
   if (momentum && velocity_.size() != params.size()) velocity_.assign(params.size(), 0.0f);
   sgd_update(params.size(), params.data(), grads.data(), momentum ? velocity_.data() : nullptr,
-             static_cast<float>(options_.lr), static_cast<float>(options_.momentum),
+             static_cast<float>(lr), static_cast<float>(options_.momentum),
              static_cast<float>(options_.weight_decay), options_.nesterov);
   ++steps_;
 }
 
-void Adam::step(std::span<float> params, std::span<const float> grads) {
+void Adam::step(std::span<float> params, std::span<const float> grads, double lr) {
   const std::size_t n = params.size();
   if (moments_.size() != 2 * n) moments_.assign(2 * n, 0.0f);
   ++steps_;
   // Bias corrections in double: b^t for large t underflows gracefully there.
   const double t = static_cast<double>(steps_);
-  const auto step_size = static_cast<float>(options_.lr / (1.0 - std::pow(options_.beta1, t)));
+  const auto step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
   const auto root_correction = static_cast<float>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
   adam_update(n, params.data(), grads.data(), moments_.data(), moments_.data() + n,
               static_cast<float>(options_.beta1), static_cast<float>(options_.beta2),

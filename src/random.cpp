@@ -5,12 +5,15 @@
 namespace bpnet {
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
+
+std::uint64_t mix64(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+std::uint64_t splitmix64(std::uint64_t& x) { return mix64(x += kGolden); }
 
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -49,6 +52,14 @@ std::uint64_t Rng::below(std::uint64_t bound) {
   }
   return static_cast<std::uint64_t>(product >> 64);
 }
+
+RandomStream::RandomStream(std::uint64_t seed, std::uint64_t step, std::uint64_t layer) {
+  // Each component goes through the mixer before the next joins, so that
+  // (seed, step + 1, layer) and (seed, step, layer + 1) share nothing.
+  key_ = mix64(mix64(mix64(seed + kGolden) ^ step) + layer * kGolden);
+}
+
+std::uint64_t RandomStream::bits(std::uint64_t i) const { return mix64(key_ + (i + 1) * kGolden); }
 
 void Rng::shuffle(std::span<std::uint32_t> values) {
   for (std::size_t i = values.size(); i > 1; --i) {

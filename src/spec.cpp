@@ -4,9 +4,11 @@
 
 #include <array>
 #include <charconv>
+#include <memory>
 #include <utility>
 
 #include "bpnet/error.hpp"
+#include "bpnet/layer_registry.hpp"
 
 namespace bpnet {
 namespace {
@@ -14,8 +16,11 @@ namespace {
 template <typename E, std::size_t N>
 using NameTable = std::array<std::pair<E, std::string_view>, N>;
 
-constexpr NameTable<Activation, 3> kActivations{
-    {{Activation::sigmoid, "sigmoid"}, {Activation::tanh, "tanh"}, {Activation::relu, "relu"}}};
+constexpr NameTable<Activation, 5> kActivations{{{Activation::sigmoid, "sigmoid"},
+                                                 {Activation::tanh, "tanh"},
+                                                 {Activation::relu, "relu"},
+                                                 {Activation::leaky_relu, "leaky-relu"},
+                                                 {Activation::gelu, "gelu"}}};
 constexpr NameTable<Output, 3> kOutputs{{{Output::softmax, "softmax"},
                                          {Output::log_softmax, "log-softmax"},
                                          {Output::linear, "linear"}}};
@@ -61,39 +66,133 @@ LossKind parse_loss(std::string_view t) { return lookup_value(kLosses, t, "loss"
 Normalize parse_normalize(std::string_view t) { return lookup_value(kNormalizations, t, "normalization"); }
 Init parse_init(std::string_view t) { return lookup_value(kInits, t, "initialisation"); }
 
-std::uint64_t ModelSpec::parameter_count() const {
+namespace {
+
+constexpr std::size_t kMaxLayers = 256;
+constexpr std::size_t kMaxWidth = std::size_t{1} << 20;
+
+// Sums f(layer) over the layers built for the spec's inputs; the layers
+// themselves are the one place that knows their sizes.
+template <typename F>
+std::uint64_t sum_over_layers(const ModelSpec& spec, F f) {
   std::uint64_t total = 0;
-  for (std::size_t i = 0; i + 1 < layer_sizes.size(); ++i) {
-    // Sizes are checked to be at most 2^20 first, so nothing here can wrap.
-    total += std::uint64_t{layer_sizes[i]} * layer_sizes[i + 1] + layer_sizes[i + 1];
+  std::size_t width = spec.inputs;
+  for (const LayerSpec& layer_spec : spec.layers) {
+    const auto layer = make_layer<float>(layer_spec, width);
+    total += f(*layer);
+    width = layer->out_features();
   }
   return total;
 }
 
-void ModelSpec::validate() const {
-  if (layer_sizes.size() < 2 || layer_sizes.size() > 64) {
-    throw ConfigError("layers need 2 to 64 sizes (input, hidden..., classes), e.g. 784,128,10");
+std::string_view activation_layer(Activation a) {
+  switch (a) {
+    case Activation::sigmoid: return "Sigmoid";
+    case Activation::tanh: return "Tanh";
+    case Activation::relu: return "ReLU";
+    case Activation::leaky_relu: return "LeakyReLU";
+    case Activation::gelu: return "GELU";
   }
-  for (std::size_t size : layer_sizes) {
-    if (size == 0 || size > (1u << 20)) {
-      throw ConfigError(fmt::format("layer size {} is out of range [1, 1048576]", size));
+  return "?";
+}
+
+}  // namespace
+
+std::vector<std::size_t> ModelSpec::widths() const {
+  std::vector<std::size_t> result;
+  std::size_t width = inputs;
+  for (const LayerSpec& layer : layers) {
+    if (layer.type == "Linear") width = static_cast<std::size_t>(attribute(layer, "out"));
+    result.push_back(width);
+  }
+  return result;
+}
+
+std::uint64_t ModelSpec::parameter_count() const {
+  return sum_over_layers(*this, [](const Layer<float>& l) { return l.parameter_count(); });
+}
+
+std::uint64_t ModelSpec::buffer_count() const {
+  return sum_over_layers(*this, [](const Layer<float>& l) { return l.buffer_count(); });
+}
+
+std::string ModelSpec::describe() const {
+  std::string text = fmt::format("{}", inputs);
+  for (const LayerSpec& layer : layers) {
+    text += fmt::format(" -> {}", layer.type);
+    if (!layer.attributes.empty()) {
+      std::vector<std::string> values;
+      for (const auto& [key, value] : layer.attributes) {
+        values.push_back(key == "out" ? fmt::format("{}", value) : fmt::format("{}={}", key, value));
+      }
+      text += fmt::format("({})", fmt::join(values, ", "));
     }
   }
+  return text;
+}
+
+void ModelSpec::validate() const {
+  if (inputs == 0 || inputs > kMaxWidth) {
+    throw ConfigError(fmt::format("the input size {} is out of range [1, {}]", inputs, kMaxWidth));
+  }
+  if (layers.empty() || layers.size() > kMaxLayers) {
+    throw ConfigError(fmt::format("a model needs 1 to {} layers (got {})", kMaxLayers, layers.size()));
+  }
+  bool has_linear = false;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    check_layer_spec(layers[i], fmt::format("layer {}", i + 1));
+    has_linear = has_linear || layers[i].type == "Linear";
+  }
+  if (!has_linear) throw ConfigError("the layer list has no Linear layer, so nothing can be learnt");
   if (parameter_count() > kMaxParameters) {
-    throw ConfigError(fmt::format("{} parameters is more than the {} bpnet supports",
-                                  parameter_count(), kMaxParameters));
+    throw ConfigError(fmt::format("{} parameters is more than the {} bpnet supports", parameter_count(),
+                                  kMaxParameters));
   }
-  if (classes() < 2 || classes() > 256) {
-    throw ConfigError("the last layer needs 2 to 256 classes (IDX labels are bytes)");
+  const std::size_t c = classes();
+  if (c < 2 || c > 256) {
+    throw ConfigError(fmt::format(
+        "the last layer has {} outputs; it needs 2 to 256, one per class (IDX labels are bytes)", c));
   }
-  if (loss == LossKind::nll && output != Output::log_softmax) {
-    throw ConfigError("loss 'nll' takes log-probabilities: use --output log-softmax");
+  const std::string& last = layers.back().type;
+  const std::string where = fmt::format("layer {} ({})", layers.size(), last);
+  if (loss == LossKind::nll && last != "LogSoftmax") {
+    throw ConfigError(fmt::format(
+        "{}: loss 'nll' takes log-probabilities, so the last layer must be LogSoftmax (--output log-softmax)",
+        where));
   }
-  if (loss == LossKind::cross_entropy && output == Output::log_softmax) {
-    throw ConfigError(
-        "loss 'cross-entropy' takes logits (softmax fused in): use --output softmax or linear, "
-        "or --loss nll with log-softmax");
+  if (loss == LossKind::cross_entropy && last == "LogSoftmax") {
+    throw ConfigError(fmt::format(
+        "{}: loss 'cross-entropy' takes logits (softmax fused in): end with Softmax or Linear "
+        "(--output softmax or linear), or use --loss nll",
+        where));
   }
+}
+
+ModelSpec expand(const LayerShorthand& shorthand, LossKind loss, Normalize normalize) {
+  const auto& sizes = shorthand.sizes;
+  if (sizes.size() < 2 || sizes.size() > 64) {
+    throw ConfigError("--layers needs 2 to 64 sizes (input, hidden..., classes), e.g. 784,128,10");
+  }
+  if (!(shorthand.dropout >= 0 && shorthand.dropout < 1)) {
+    throw ConfigError(fmt::format("--dropout must be in [0, 1) (got {})", shorthand.dropout));
+  }
+  ModelSpec spec;
+  spec.inputs = sizes.front();
+  spec.loss = loss;
+  spec.normalize = normalize;
+  for (std::size_t i = 1; i < sizes.size(); ++i) {
+    spec.layers.push_back({"Linear", {{"out", static_cast<double>(sizes[i])}}});
+    if (i + 1 < sizes.size()) {
+      if (shorthand.batchnorm) spec.layers.push_back({"BatchNorm1d", {}});
+      spec.layers.push_back({std::string(activation_layer(shorthand.activation)), {}});
+      if (shorthand.dropout > 0) spec.layers.push_back({"Dropout", {{"p", shorthand.dropout}}});
+    } else if (shorthand.output == Output::softmax) {
+      spec.layers.push_back({"Softmax", {}});
+    } else if (shorthand.output == Output::log_softmax) {
+      spec.layers.push_back({"LogSoftmax", {}});
+    }
+  }
+  return spec;
 }
 
 std::vector<std::size_t> parse_layer_sizes(std::string_view text) {

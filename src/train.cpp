@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <numeric>
 
 #include "bpnet/error.hpp"
+#include "batch_loader.hpp"
 #include "bpnet/evaluate.hpp"
-#include "bpnet/kernels.hpp"
-#include "bpnet/simd.hpp"
+#include "kernels/gemm.hpp"
+#include "simd.hpp"
 
 namespace bpnet {
 namespace {
@@ -51,58 +53,97 @@ void TrainConfig::validate() const {
   if (workers < 0 || workers > 16) {
     throw ConfigError(fmt::format("--workers must be in [0, 16] (got {})", workers));
   }
+  schedule.validate(epochs, optimizer.lr);
+  early_stopping.validate(validation_split > 0);
 }
 
+namespace {
+
+bool has_batch_norm(const ModelSpec& spec) {
+  return std::any_of(spec.layers.begin(), spec.layers.end(),
+                     [](const LayerSpec& l) { return l.type == "BatchNorm1d"; });
+}
+
+}  // namespace
+
 Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation)
-    : config_(config),
-      train_(train),
-      validation_(validation),
-      rng_(config.seed),
-      loader_(train, config.model.normalize, config.batch, config.workers) {
+    : config_(config), train_(train), validation_(validation), rng_(config.seed) {
   if (train.count == 0) throw ConfigError("the training set is empty");
-  if (train.features() != config_.model.inputs()) {
-    throw ConfigError(fmt::format("--layers starts with {} inputs but the images in {} have {}x{} = {} pixels",
-                                  config_.model.inputs(), train.name, train.rows, train.cols,
-                                  train.features()));
+  ModelSpec& spec = config_.model;
+  if (spec.inputs == 0) spec.inputs = train.features();
+  if (train.features() != spec.inputs) {
+    throw ConfigError(fmt::format("the model takes {} inputs but the images in {} have {}x{} = {} pixels",
+                                  spec.inputs, train.name, train.rows, train.cols, train.features()));
   }
-  config_.model.image_rows = train.rows;
-  config_.model.image_cols = train.cols;
+  spec.image_rows = train.rows;
+  spec.image_cols = train.cols;
   config_.validate();
-  check_labels(train, config_.model.classes());
+  check_labels(train, spec.classes());
   if (validation_ && validation_->count == 0) validation_ = nullptr;
-  if (validation_) check_labels(*validation_, config_.model.classes());
+  if (validation_) check_labels(*validation_, spec.classes());
+  if (has_batch_norm(spec) && (config_.batch == 1 || train.count % config_.batch == 1)) {
+    throw ConfigError(fmt::format(
+        "BatchNorm1d needs at least 2 images in every batch, but {} training images in batches of {} leave one "
+        "alone: choose another --batch",
+        train.count, config_.batch));
+  }
   set_kernel_threads(config_.threads);
-  network_ = std::make_unique<Network<float>>(config_.model);
-  network_->initialize(config_.init, rng_);
-  loss_ = make_loss<float>(config_.model.loss);
+  loader_ = std::make_unique<BatchLoader>(train, spec.normalize, config_.batch, config_.workers);
+  model_ = std::make_unique<Model<float>>(spec);
+  model_->initialize(config_.init, rng_);
+  loss_ = make_loss<float>(spec.loss);
   optimizer_ = make_optimizer(config_.optimizer);
+  schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.optimizer.lr, config_.epochs,
+                                           steps_per_epoch());
   order_.resize(train.count);
   std::iota(order_.begin(), order_.end(), 0u);
 }
 
 Trainer::~Trainer() = default;
 
-double Trainer::accumulate_gradient(const Batch& batch, float scale) {
-  Network<float>& net = *network_;
-  const ConstMatrixView<float> out = net.forward(batch.x, net.loss_depth());
+std::size_t Trainer::steps_per_epoch() const { return (train_.count + config_.batch - 1) / config_.batch; }
+
+void Trainer::start_from(const Model<float>& source, const std::string& name) {
+  const ModelSpec& ours = model_->spec();
+  const ModelSpec& theirs = source.spec();
+  if (theirs.inputs != ours.inputs || theirs.layers != ours.layers) {
+    throw ConfigError(fmt::format("--init-from {}: its architecture ({}) is not the one being trained ({})", name,
+                                  theirs.describe(), ours.describe()));
+  }
+  std::copy(source.parameters().begin(), source.parameters().end(), model_->parameters().begin());
+  std::copy(source.buffers().begin(), source.buffers().end(), model_->buffers().begin());
+}
+
+double Trainer::accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale) {
+  Model<float>& model = *model_;
+  // Dropout masks are drawn for the global index of this batch in the run.
+  const TrainingStep step{config_.seed, history_.size() * steps_per_epoch() + steps_done_};
+  const ConstMatrixView<float> out = model.forward_train(workspace_, x, model.loss_depth(), step);
   loss_grad_.resize(out.rows, out.cols);
-  const double loss_sum = loss_->sum_and_gradient(out, batch.labels, loss_grad_, scale);
-  net.backward(batch.x, loss_grad_);
+  const double loss_sum = loss_->sum_and_gradient(out, labels, loss_grad_, scale);
+  model.backward(workspace_, x, loss_grad_);
   for (std::size_t r = 0; r < out.rows; ++r) {
-    correct_ += argmax(out.row(r), out.cols) == batch.labels[r];
+    correct_ += argmax(out.row(r), out.cols) == labels[r];
   }
   seen_ += out.rows;
   return loss_sum;
 }
 
 void Trainer::check_finite(double batch_loss) const {
-  const bool parameters_finite = all_finite(network_->parameters());
+  const bool parameters_finite = all_finite(model_->parameters());
   if (std::isfinite(batch_loss) && parameters_finite) return;
   throw DivergenceError(fmt::format(
       "training diverged: the {} became {} at epoch {}, batch {}/{}; try a lower --lr (now {}), "
       "a smaller --momentum, or --activation tanh",
       std::isfinite(batch_loss) ? "parameters" : "loss", std::isfinite(batch_loss) ? "non-finite" : fmt::format("{}", batch_loss),
-      history_.size() + 1, steps_done_ + 1, loader_.batches_in_epoch(), config_.optimizer.lr));
+      history_.size() + 1, steps_done_ + 1, steps_per_epoch(), config_.optimizer.lr));
+}
+
+void Trainer::step_optimizer() {
+  // gd steps once per epoch, after its last chunk: it takes that step's rate.
+  const bool full_batch = config_.optimizer.kind == OptimizerKind::gd;
+  const std::size_t step = full_batch ? steps_per_epoch() - 1 : steps_done_;
+  optimizer_->step(model_->parameters(), model_->gradients(), schedule_->lr(history_.size(), step));
 }
 
 void Trainer::begin_epoch() {
@@ -112,10 +153,11 @@ void Trainer::begin_epoch() {
   loss_sum_ = 0;
   correct_ = seen_ = 0;
   seconds_ = 0;
-  network_->zero_grad();
+  model_->zero_grad();
 }
 
 std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
+  if (finished()) throw ConfigError("the run is already finished");
   const auto start = std::chrono::steady_clock::now();
   if (!in_epoch_) begin_epoch();
   // The order is a function of the Rng state alone, so a resumed epoch
@@ -124,19 +166,19 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   epoch_rng.set_state(epoch_rng_);
   std::iota(order_.begin(), order_.end(), 0u);
   if (config_.shuffle) epoch_rng.shuffle(order_);
-  loader_.start_epoch(order_, steps_done_);
+  loader_->start_epoch(order_, steps_done_);
 
   // gd: the exact gradient of the mean loss over the whole training set,
   // gathered in chunks of config.batch images, then a single step.
   const bool full_batch = config_.optimizer.kind == OptimizerKind::gd;
-  const std::size_t steps = loader_.batches_in_epoch();
+  const std::size_t steps = steps_per_epoch();
   while (steps_done_ < steps) {
-    const Batch batch = loader_.next();
-    if (!full_batch) network_->zero_grad();
+    const Batch batch = loader_->next();
+    if (!full_batch) model_->zero_grad();
     const float scale = 1.0f / static_cast<float>(full_batch ? train_.count : batch.x.rows);
-    const double batch_loss = accumulate_gradient(batch, scale);
+    const double batch_loss = accumulate_gradient(batch.x, batch.labels, scale);
     if (!full_batch) {
-      optimizer_->step(network_->parameters(), network_->gradients());
+      step_optimizer();
       check_finite(batch_loss);
     } else if (!std::isfinite(batch_loss)) {
       check_finite(batch_loss);
@@ -153,7 +195,7 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
     }
   }
   if (full_batch) {
-    optimizer_->step(network_->parameters(), network_->gradients());
+    step_optimizer();
     check_finite(loss_sum_);
   }
   rng_ = epoch_rng;
@@ -163,15 +205,41 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   record.epoch = history_.size() + 1;
   record.loss = loss_sum_ / static_cast<double>(seen_);
   record.accuracy = static_cast<double>(correct_) / static_cast<double>(seen_);
+  record.lr = schedule_->lr(history_.size(), steps - 1);
   if (validation_) {
-    const Evaluation val = evaluate(*network_, *validation_);
+    const Evaluation val = evaluate(*model_, *validation_);
     record.val_loss = val.loss;
     record.val_accuracy = val.accuracy;
   }
+  end_epoch(record);
   record.seconds = seconds_ + seconds_since(start);
   history_.push_back(record);
+  if (finished() && config_.early_stopping.enabled() && !best_parameters_.empty()) {
+    // Restore the best epoch's weights, as Keras' restore_best_weights.
+    std::copy(best_parameters_.begin(), best_parameters_.end(), model_->parameters().begin());
+    std::copy(best_buffers_.begin(), best_buffers_.end(), model_->buffers().begin());
+  }
   return record;
 }
+
+void Trainer::end_epoch(EpochRecord& record) {
+  schedule_->end_epoch(record.val_loss.value_or(record.loss));
+  const EarlyStoppingOptions& early = config_.early_stopping;
+  if (!early.enabled() || !validation_) return;
+  const double value = early.monitor == Monitor::val_loss ? *record.val_loss : *record.val_accuracy;
+  if (observe_epoch(early, early_, record.epoch, value)) {
+    best_parameters_.assign(model_->parameters().begin(), model_->parameters().end());
+    best_buffers_.assign(model_->buffers().begin(), model_->buffers().end());
+  }
+}
+
+namespace {
+
+std::vector<float> copy_of(std::span<const float> values) { return {values.begin(), values.end()}; }
+
+void copy_into(const std::vector<float>& from, std::span<float> to) { std::copy(from.begin(), from.end(), to.begin()); }
+
+}  // namespace
 
 TrainerState Trainer::state() const {
   TrainerState s;
@@ -182,29 +250,38 @@ TrainerState Trainer::state() const {
   s.correct = in_epoch_ ? correct_ : 0;
   s.seen = in_epoch_ ? seen_ : 0;
   s.seconds = in_epoch_ ? seconds_ : 0;
-  const auto params = network_->parameters();
-  s.parameters.assign(params.begin(), params.end());
-  const auto grads = network_->gradients();
-  s.gradients.assign(grads.begin(), grads.end());
-  const auto opt = optimizer_->state();
-  s.optimizer_state.assign(opt.begin(), opt.end());
+  s.parameters = copy_of(model_->parameters());
+  s.gradients = copy_of(model_->gradients());
+  s.buffers = copy_of(model_->buffers());
+  s.optimizer_state = copy_of(optimizer_->state());
   s.optimizer_steps = optimizer_->steps_taken();
+  s.schedule = schedule_->state();
+  s.early_stopping = early_;
+  s.best_parameters = best_parameters_;
+  s.best_buffers = best_buffers_;
   return s;
 }
 
 void Trainer::restore(const TrainerState& s) {
-  const auto params = network_->parameters();
-  if (s.parameters.size() != params.size() || s.gradients.size() != params.size()) {
-    throw ConfigError(fmt::format("the saved state has {} parameters but the network has {}",
-                                  s.parameters.size(), params.size()));
+  const std::size_t params = model_->parameters().size();
+  const std::size_t buffers = model_->buffers().size();
+  const bool has_best = !s.best_parameters.empty();
+  if (s.parameters.size() != params || s.gradients.size() != params || s.buffers.size() != buffers ||
+      (has_best && (s.best_parameters.size() != params || s.best_buffers.size() != buffers))) {
+    throw ConfigError(fmt::format("the saved state has {} parameters and {} buffers but the model has {} and {}",
+                                  s.parameters.size(), s.buffers.size(), params, buffers));
   }
-  const std::size_t steps_per_epoch = (train_.count + config_.batch - 1) / config_.batch;
-  if (s.history.size() > config_.epochs || s.steps_done > steps_per_epoch) {
+  if (s.history.size() > config_.epochs || s.steps_done > steps_per_epoch()) {
     throw ConfigError("the saved state is further along than the run it belongs to");
   }
-  std::copy(s.parameters.begin(), s.parameters.end(), params.begin());
-  std::copy(s.gradients.begin(), s.gradients.end(), network_->gradients().begin());
+  copy_into(s.parameters, model_->parameters());
+  copy_into(s.gradients, model_->gradients());
+  copy_into(s.buffers, model_->buffers());
   optimizer_->restore(s.optimizer_state, s.optimizer_steps);
+  schedule_->restore(s.schedule);
+  early_ = s.early_stopping;
+  best_parameters_ = s.best_parameters;
+  best_buffers_ = s.best_buffers;
   history_ = s.history;
   rng_.set_state(s.epoch_rng);
   epoch_rng_ = s.epoch_rng;
@@ -214,6 +291,25 @@ void Trainer::restore(const TrainerState& s) {
   correct_ = s.correct;
   seen_ = s.seen;
   seconds_ = s.seconds;
+}
+
+std::string_view name(FitOutcome outcome) {
+  switch (outcome) {
+    case FitOutcome::completed: return "completed";
+    case FitOutcome::early_stopped: return "early_stopping";
+    case FitOutcome::interrupted: return "interrupted";
+  }
+  return "?";
+}
+
+FitOutcome fit(Trainer& trainer, const FitCallbacks& callbacks) {
+  while (!trainer.finished()) {
+    if (callbacks.on_epoch_start) callbacks.on_epoch_start();
+    const std::optional<EpochRecord> record = trainer.run_epoch(callbacks.on_step);
+    if (!record) return FitOutcome::interrupted;
+    if (callbacks.on_epoch) callbacks.on_epoch(*record);
+  }
+  return trainer.stopped_early() ? FitOutcome::early_stopped : FitOutcome::completed;
 }
 
 }  // namespace bpnet

@@ -61,8 +61,8 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   expect_failure("train " + small() + " --epochs 0", 2, "--epochs must be in");
   expect_failure("train " + small() + " --preset nope", 2, "unknown preset 'nope'");
   expect_failure("train " + small() + " --activation swish", 2, "unknown activation 'swish'");
-  expect_failure("train " + small() + " --loss nll --output softmax", 2, "use --output log-softmax");
-  expect_failure("train " + data() + " --layers 784,10", 2, "--layers starts with 784 inputs but the images in");
+  expect_failure("train " + small() + " --loss nll --output softmax", 2, "must be LogSoftmax (--output log-softmax)");
+  expect_failure("train " + data() + " --layers 784,10", 2, "the model takes 784 inputs but the images in");
   expect_failure("train " + data() + " --layers 20,x,10", 2, "--layers '20,x,10'");
   expect_failure("train " + small() + " --batch abc", 2, "--batch");
   expect_failure("train " + small() + " --workers 99", 2, "--workers must be in [0, 16]");
@@ -97,7 +97,10 @@ TEST_F(Cli, TrainSaveEvalPredictSummary) {
   EXPECT_EQ(eval_json["per_class"].size(), 10u);
   EXPECT_EQ(history_json["epochs"].size(), 3u);
   EXPECT_TRUE(history_json["epochs"][0]["val_loss"].is_null());
-  EXPECT_EQ(history_json["config"]["layers"], nlohmann::json({20, 16, 10}));
+  EXPECT_EQ(history_json["config"]["inputs"], 20);
+  EXPECT_EQ(history_json["config"]["layers"],
+            nlohmann::json::parse(R"([{"type":"Linear","out":16},{"type":"ReLU"},{"type":"Linear","out":10},)"
+                                  R"({"type":"LogSoftmax"}])"));
 
   const Outcome predicted = run_bpnet("predict --model " + model + " " + data() + " --index 0 7");
   ASSERT_EQ(predicted.exit_code, 0) << predicted.output;

@@ -17,10 +17,10 @@ Matrix<double> random_matrix(std::size_t rows, std::size_t cols, double scale, R
   return m;
 }
 
-void expect_layer_gradients_match(Layer<double>& layer, double input_scale) {
+void expect_layer_gradients_match(Layer<double>& layer, double input_scale, Mode mode = Mode::train) {
   Rng rng(42);
   const Matrix<double> x = random_matrix(4, layer.in_features(), input_scale, rng);
-  const GradientCheck check = check_layer_gradients(layer, x, rng);
+  const GradientCheck check = check_layer_gradients(layer, x, rng, mode);
   EXPECT_LT(check.input_error, kTolerance) << layer.type();
   EXPECT_GT(check.input_gradient_norm, 1e-3) << layer.type() << ": trivially zero gradient";
   if (layer.parameter_count() > 0) {
@@ -49,6 +49,41 @@ TEST(GradientCheck, ReLU) {
   expect_layer_gradients_match(layer, 1.0);
 }
 
+TEST(GradientCheck, LeakyReLU) {
+  LeakyReLU<double> layer(6, 0.1);
+  expect_layer_gradients_match(layer, 1.0);
+}
+
+TEST(GradientCheck, GELU) {
+  GELU<double> layer(6);
+  expect_layer_gradients_match(layer, 2.0);
+}
+
+TEST(GradientCheck, DropoutWithItsFixedMask) {
+  // The checker's stream is fixed, so every forward draws the same mask.
+  Dropout<double> layer(8, 0.3);
+  expect_layer_gradients_match(layer, 1.0);
+}
+
+TEST(GradientCheck, BatchNorm1dTrainingModeThroughTheBatchStatistics) {
+  // Input, weight and bias gradients, with the mean and variance of the
+  // batch depending on every input (the checker moves weight and bias off
+  // 1 and 0, so no term vanishes by accident).
+  BatchNorm1d<double> layer(5, 1e-5, 0.1);
+  Rng rng(42);
+  const Matrix<double> x = random_matrix(6, 5, 2.0, rng);
+  const GradientCheck check = check_layer_gradients(layer, x, rng);
+  EXPECT_LT(check.input_error, kTolerance);
+  EXPECT_LT(check.parameter_error, kTolerance);
+  EXPECT_GT(check.input_gradient_norm, 1e-3);
+  EXPECT_GT(check.parameter_gradient_norm, 1e-3);
+}
+
+TEST(GradientCheck, BatchNorm1dEvalMode) {
+  BatchNorm1d<double> layer(5, 1e-5, 0.1);
+  expect_layer_gradients_match(layer, 2.0, Mode::eval);
+}
+
 TEST(GradientCheck, Softmax) {
   Softmax<double> layer(5);
   expect_layer_gradients_match(layer, 2.0);
@@ -61,15 +96,15 @@ TEST(GradientCheck, LogSoftmax) {
 
 TEST(GradientCheck, CheckerCatchesAWrongGradient) {
   // A layer whose backward is off by a factor: the checker must notice.
-  struct BrokenTanh final : ParameterFreeLayer<double> {
-    using ParameterFreeLayer::ParameterFreeLayer;
+  struct BrokenTanh final : ShapePreservingLayer<double> {
+    using ShapePreservingLayer::ShapePreservingLayer;
     std::string_view type() const override { return "BrokenTanh"; }
-    void forward(ConstMatrixView<double> x, MatrixView<double> y) const override {
-      Tanh<double>(x.cols).forward(x, y);
+    void forward(const LayerContext<double>& ctx, ConstMatrixView<double> x, MatrixView<double> y) const override {
+      Tanh<double>(x.cols).forward(ctx, x, y);
     }
-    void backward_input(ConstMatrixView<double> x, ConstMatrixView<double> y,
+    void backward_input(const LayerContext<double>& ctx, ConstMatrixView<double> x, ConstMatrixView<double> y,
                         ConstMatrixView<double> dy, MatrixView<double> dx) const override {
-      Tanh<double>(x.cols).backward_input(x, y, dy, dx);
+      Tanh<double>(x.cols).backward_input(ctx, x, y, dy, dx);
       for (std::size_t i = 0; i < dx.size(); ++i) dx.data[i] *= 1.01;
     }
   };
@@ -86,7 +121,7 @@ TEST_P(LossGradient, MatchesFiniteDifferences) {
   Matrix<double> input = random_matrix(5, 4, 2.0, rng);
   if (GetParam() == LossKind::nll) {
     // NLL takes log-probabilities: make each row one.
-    LogSoftmax<double>(4).forward(Matrix<double>(input), input);
+    LogSoftmax<double>(4).forward({}, Matrix<double>(input), input);
   }
   const std::vector<std::uint8_t> labels{0, 3, 1, 2, 3};
   const auto loss = make_loss<double>(GetParam());
@@ -113,41 +148,48 @@ TEST(LossValues, ExactReferenceValues) {
   EXPECT_DOUBLE_EQ(make_loss<double>(LossKind::mse)->sum(z, label), 3.0);
 }
 
-struct NetworkCase {
-  Activation activation;
-  Output output;
+struct ModelCase {
+  const char* name;
+  std::vector<LayerSpec> layers;
   LossKind loss;
 };
 
-class NetworkGradient : public ::testing::TestWithParam<NetworkCase> {};
+class ModelGradient : public ::testing::TestWithParam<ModelCase> {};
 
-TEST_P(NetworkGradient, EndToEndParameterGradient) {
+TEST_P(ModelGradient, EndToEndParameterGradient) {
   ModelSpec spec;
-  spec.layer_sizes = {6, 5, 4, 3};
+  spec.inputs = 6;
   spec.image_rows = 2;
   spec.image_cols = 3;
-  spec.activation = GetParam().activation;
-  spec.output = GetParam().output;
+  spec.layers = GetParam().layers;
   spec.loss = GetParam().loss;
-  Network<double> network(spec);
+  Model<double> model(spec);
   Rng rng(3);
-  network.initialize(Init::torch, rng);
+  model.initialize(Init::torch, rng);
   const Matrix<double> x = random_matrix(4, 6, 1.0, rng);
   const std::vector<std::uint8_t> labels{0, 2, 1, 2};
-  const GradientCheck check = check_network_gradients(network, x, labels);
+  const GradientCheck check = check_model_gradients(model, x, labels);
   // Through several layers the finite differences themselves carry ~1e-6 noise.
   EXPECT_LT(check.parameter_error, 10 * kTolerance);
   EXPECT_GT(check.parameter_gradient_norm, 1e-3);
 }
 
+LayerSpec linear(double out) { return {"Linear", {{"out", out}}}; }
+LayerSpec plain(const char* type) { return {type, {}}; }
+
 INSTANTIATE_TEST_SUITE_P(
-    Combinations, NetworkGradient,
-    ::testing::Values(NetworkCase{Activation::relu, Output::log_softmax, LossKind::nll},
-                      NetworkCase{Activation::relu, Output::softmax, LossKind::cross_entropy},
-                      NetworkCase{Activation::sigmoid, Output::linear, LossKind::cross_entropy},
-                      NetworkCase{Activation::tanh, Output::softmax, LossKind::mse},
-                      NetworkCase{Activation::sigmoid, Output::log_softmax, LossKind::nll},
-                      NetworkCase{Activation::tanh, Output::linear, LossKind::mse}));
+    Stacks, ModelGradient,
+    ::testing::Values(
+        ModelCase{"ReluNll", {linear(5), plain("ReLU"), linear(4), plain("ReLU"), linear(3), plain("LogSoftmax")},
+                  LossKind::nll},
+        ModelCase{"ReluCrossEntropy", {linear(5), plain("ReLU"), linear(3), plain("Softmax")}, LossKind::cross_entropy},
+        ModelCase{"SigmoidLogits", {linear(5), plain("Sigmoid"), linear(3)}, LossKind::cross_entropy},
+        ModelCase{"TanhMse", {linear(5), plain("Tanh"), linear(3), plain("Softmax")}, LossKind::mse},
+        ModelCase{"BatchNormDropoutGelu",
+                  {linear(5), plain("BatchNorm1d"), plain("GELU"), {"Dropout", {{"p", 0.25}}}, linear(4),
+                   {"LeakyReLU", {{"slope", 0.2}}}, linear(3), plain("LogSoftmax")},
+                  LossKind::nll}),
+    [](const ::testing::TestParamInfo<ModelCase>& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace
 }  // namespace bpnet

@@ -6,7 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "bpnet/kernels.hpp"
+#include "kernels/gemm.hpp"
 #include "bpnet/random.hpp"
 
 namespace bpnet {

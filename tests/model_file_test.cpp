@@ -16,10 +16,8 @@ namespace {
 using testing::Bytes;
 using testing::ScratchDir;
 
-std::unique_ptr<Network<float>> trained_looking_network() {
-  ModelSpec spec;
-  spec.layer_sizes = {784, 16, 10};
-  auto network = std::make_unique<Network<float>>(spec);
+std::unique_ptr<Model<float>> trained_looking_network() {
+  auto network = std::make_unique<Model<float>>(testing::mlp_spec({784, 16, 10}));
   Rng rng(5);
   network->initialize(Init::torch, rng);
   return network;
@@ -51,7 +49,7 @@ TEST(ModelFile, RoundTripIsBitExact) {
   EXPECT_EQ(std::memcmp(loaded->parameters().data(), original->parameters().data(),
                         original->parameters().size_bytes()),
             0);
-  EXPECT_EQ(loaded->spec().layer_sizes, original->spec().layer_sizes);
+  EXPECT_EQ(loaded->spec(), original->spec());
   EXPECT_EQ(loaded->spec().normalize, original->spec().normalize);
   EXPECT_EQ(encode_model(*loaded), encode_model(*original));
 }
@@ -66,8 +64,17 @@ TEST(ModelFile, TruncatedFile) {
   Bytes bytes = encode_model(*trained_looking_network());
   bytes.resize(bytes.size() - 1000);
   expect_model_error(bytes, "checksum mismatch");
-  bytes.resize(20);
+  bytes.resize(24);
+  expect_model_error(bytes, "checksum mismatch");
+  fix_checksum(bytes);  // intact framing, but the header claims more than there is
   expect_model_error(bytes, "truncated or corrupt");
+}
+
+TEST(ModelFile, RandomBytesAfterTheMagicAreDamageNotANewerVersion) {
+  Bytes bytes = encode_model(*trained_looking_network());
+  Rng rng(3);
+  for (std::size_t i = 8; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(rng.below(256));
+  expect_model_error(bytes, "checksum mismatch");
 }
 
 TEST(ModelFile, WrongMagic) {
@@ -79,9 +86,9 @@ TEST(ModelFile, WrongMagic) {
 
 TEST(ModelFile, FutureVersionGetsUpgradeHint) {
   Bytes bytes = encode_model(*trained_looking_network());
-  bytes[8] = 2;
+  bytes[8] = 3;
   fix_checksum(bytes);
-  expect_model_error(bytes, "version 2 is newer than this bpnet reads (1); upgrade bpnet");
+  expect_model_error(bytes, "version 3 is newer than this bpnet reads (2); upgrade bpnet");
 }
 
 TEST(ModelFile, ParameterCountMismatch) {
@@ -102,17 +109,17 @@ TEST(ModelFile, BadArchitectureJson) {
 
 TEST(ModelFile, HugeClaimedArchitectureIsRejectedBeforeAllocating) {
   ModelSpec spec;
-  spec.layer_sizes = {784, 16, 10};
-  Network<float> small(spec);
+  spec = testing::mlp_spec({784, 16, 10});
+  Model<float> small(spec);
   Bytes bytes = encode_model(small);
   std::uint32_t header = 0;
   std::memcpy(&header, bytes.data() + 12, 4);
   std::string json(reinterpret_cast<const char*>(bytes.data() + 16), header);
-  const std::string from = "[784,16,10]";
+  const std::string from = R"({"out":16,"type":"Linear"})";
   ASSERT_NE(json.find(from), std::string::npos) << json;
   // 784 x 1,000,000 weights would be 3 GB: the claim must be checked against
   // the file's size before anything is allocated for it.
-  json.replace(json.find(from), from.size(), "[784,1000000,10]");
+  json.replace(json.find(from), from.size(), R"({"out":1000000,"type":"Linear"})");
   Bytes forged(bytes.begin(), bytes.begin() + 12);
   const auto new_header = static_cast<std::uint32_t>(json.size());
   forged.insert(forged.end(), reinterpret_cast<const std::uint8_t*>(&new_header),

@@ -18,7 +18,7 @@ const std::vector<std::vector<float>> kGrads{
 void expect_three_steps_reach(const OptimizerOptions& options, const std::vector<double>& expected) {
   auto optimizer = make_optimizer(options);
   std::vector<float> params = kStart;
-  for (const auto& grad : kGrads) optimizer->step(params, grad);
+  for (const auto& grad : kGrads) optimizer->step(params, grad, options.lr);
   ASSERT_EQ(params.size(), expected.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
     EXPECT_NEAR(params[i], expected[i], 2e-6) << "parameter " << i;

@@ -16,7 +16,9 @@ namespace {
 
 TrainConfig config_for(OptimizerKind kind) {
   TrainConfig config = preset(kind == OptimizerKind::adam ? "keras-seed" : "torch-seed");
-  config.model.layer_sizes = {20, 12, 10};
+  config.model = testing::mlp_spec({20, 12, 10}, Activation::relu,
+                                   kind == OptimizerKind::adam ? Output::softmax : Output::log_softmax,
+                                   kind == OptimizerKind::adam ? LossKind::cross_entropy : LossKind::nll);
   config.optimizer.kind = kind;
   config.batch = 16;
   config.epochs = 4;
@@ -26,7 +28,7 @@ TrainConfig config_for(OptimizerKind kind) {
 }
 
 std::vector<float> parameters_of(Trainer& trainer) {
-  const auto p = trainer.network().parameters();
+  const auto p = trainer.model().parameters();
   return {p.begin(), p.end()};
 }
 
@@ -51,9 +53,11 @@ TEST_P(Resume, StoppedMidEpochAndResumedFromFileIsBitIdentical) {
   EXPECT_EQ(first.state().steps_done, 3u);
 
   testing::ScratchDir dir;
-  save_checkpoint(dir / "c.bpck", {config, first.state(), {{"note", "kept"}}});
+  save_checkpoint(dir / "c.bpck", {config, first.state(), "data/x", "kept", 1.5});
   const Checkpoint loaded = load_checkpoint(dir / "c.bpck");
-  EXPECT_EQ(loaded.notes["note"], "kept");
+  EXPECT_EQ(loaded.preset, "kept");
+  EXPECT_EQ(loaded.data, "data/x");
+  EXPECT_EQ(loaded.train_seconds, 1.5);
   EXPECT_EQ(loaded.state.history.size(), 1u);
 
   Trainer second(loaded.config, train);
@@ -76,7 +80,7 @@ TEST(Checkpoint, DamageIsDetected) {
   Trainer trainer(config, train);
   trainer.run_epoch();
   testing::ScratchDir dir;
-  save_checkpoint(dir / "c.bpck", {config, trainer.state(), nlohmann::json::object()});
+  save_checkpoint(dir / "c.bpck", {config, trainer.state(), "", "", 0});
   testing::Bytes bytes = testing::read_bytes(dir / "c.bpck");
   bytes[bytes.size() / 2] ^= 0x40;
   testing::write_bytes(dir / "bad.bpck", bytes);

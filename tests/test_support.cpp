@@ -85,6 +85,13 @@ void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t t
   write_bytes(dir / "t10k-labels-idx1-ubyte", idx_bytes({static_cast<std::uint32_t>(test_n)}, test.labels));
 }
 
+ModelSpec mlp_spec(const std::vector<std::size_t>& sizes, Activation activation, Output output, LossKind loss) {
+  ModelSpec spec = expand({.sizes = sizes, .activation = activation, .output = output}, loss, Normalize::unit);
+  spec.image_rows = 1;
+  spec.image_cols = sizes.front();
+  return spec;
+}
+
 std::filesystem::path mnist_dir() {
   const char* from_env = std::getenv("BPNET_MNIST_DIR");
   const std::filesystem::path dir = from_env ? from_env : BPNET_SOURCE_DIR "/data/mnist";

@@ -12,6 +12,7 @@
 
 #include "bpnet/dataset.hpp"
 #include "bpnet/random.hpp"
+#include "bpnet/spec.hpp"
 
 namespace bpnet::testing {
 
@@ -50,6 +51,11 @@ Dataset synthetic_dataset(std::size_t n, std::uint64_t seed);
 // Writes train-* and t10k-* IDX files of synthetic data into `dir`.
 void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t train_n,
                                  std::size_t test_n, std::size_t rows, std::size_t cols);
+
+// A multilayer perceptron through the --layers shorthand, with the image
+// shape set to one row of inputs (a Trainer replaces it with the data's).
+ModelSpec mlp_spec(const std::vector<std::size_t>& sizes, Activation activation = Activation::relu,
+                   Output output = Output::log_softmax, LossKind loss = LossKind::nll);
 
 // The folder with real MNIST if scripts/fetch-mnist.sh has been run, else empty.
 std::filesystem::path mnist_dir();

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "bpnet/batches.hpp"
+#include "batch_loader.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/presets.hpp"
@@ -18,9 +18,7 @@ namespace {
 
 TrainConfig small_config() {
   TrainConfig config = preset("torch-seed");
-  config.model.layer_sizes = {20, 12, 10};
-  config.model.image_rows = 4;
-  config.model.image_cols = 5;
+  config.model = testing::mlp_spec({20, 12, 10});
   config.batch = 16;
   config.epochs = 3;
   config.threads = 1;
@@ -30,7 +28,7 @@ TrainConfig small_config() {
 std::vector<float> train_and_get_parameters(const TrainConfig& config, const Dataset& train) {
   Trainer trainer(config, train);
   while (!trainer.finished()) trainer.run_epoch();
-  const auto params = trainer.network().parameters();
+  const auto params = trainer.model().parameters();
   return {params.begin(), params.end()};
 }
 
@@ -58,9 +56,9 @@ TEST(Training, LearnsASeparableProblem) {
   config.epochs = 10;
   config.optimizer.lr = 0.05;
   Trainer trainer(config, train);
-  const double before = evaluate(trainer.network(), test).accuracy;
+  const double before = evaluate(trainer.model(), test).accuracy;
   while (!trainer.finished()) trainer.run_epoch();
-  const Evaluation after = evaluate(trainer.network(), test);
+  const Evaluation after = evaluate(trainer.model(), test);
   EXPECT_LT(before, 0.5);
   EXPECT_GT(after.accuracy, 0.95);
   EXPECT_LT(trainer.history().back().loss, trainer.history().front().loss);
@@ -88,9 +86,7 @@ TEST(Training, FullBatchGdTakesOneExactStepPerEpoch) {
 TEST(Training, DivergenceIsReportedWithEpochAndBatch) {
   const Dataset train = testing::synthetic_dataset(200, 1);
   TrainConfig config = small_config();
-  config.model.activation = Activation::relu;
-  config.model.output = Output::linear;
-  config.model.loss = LossKind::mse;
+  config.model = testing::mlp_spec({20, 12, 10}, Activation::relu, Output::linear, LossKind::mse);
   config.optimizer.lr = 900;
   config.optimizer.momentum = 0.99;
   Trainer trainer(config, train);
@@ -107,8 +103,7 @@ TEST(Training, DivergenceIsReportedWithEpochAndBatch) {
 TEST(Training, LayersThatDoNotFitTheDataAreAConfigError) {
   const Dataset train = testing::synthetic_dataset(50, 1);
   TrainConfig config = small_config();
-  config.model.layer_sizes = {784, 10};
-  config.model.image_rows = config.model.image_cols = 28;
+  config.model = testing::mlp_spec({784, 10});
   EXPECT_THROW(Trainer(config, train), ConfigError);
 }
 
@@ -157,7 +152,7 @@ TEST(RealMnist, OneEpochOfTorchSeedLearns) {
   config.epochs = 1;
   Trainer trainer(config, train);
   trainer.run_epoch();
-  const Evaluation result = evaluate(trainer.network(), test);
+  const Evaluation result = evaluate(trainer.model(), test);
   // PyTorch's tutorial network is at about 90% after its first epoch.
   EXPECT_GT(result.accuracy, 0.88);
   EXPECT_EQ(result.n, 10000u);

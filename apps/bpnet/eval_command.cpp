@@ -17,11 +17,11 @@ struct EvalFlags {
 };
 
 int run_eval(const EvalFlags& flags) {
-  auto network = load_model(flags.model);
-  const Dataset test = load_dataset(flags.data, Split::test, network->spec().classes());
-  const Evaluation result = evaluate(*network, test);
+  auto model = load_model(flags.model);
+  const Dataset test = load_dataset(flags.data, Split::test, model->classes());
+  const Evaluation result = evaluate(*model, test);
   if (flags.json) {
-    fmt::print("{}\n", evaluation_to_json(result).dump());
+    fmt::print("{}\n", evaluation_json(result));
   } else {
     fmt::print("{}: {}\n{}", flags.model, accuracy_summary(result), evaluation_tables(result));
   }

@@ -3,11 +3,12 @@
 
 #include <vector>
 
-#include "bpnet/batches.hpp"
+#include "bpnet/preprocess.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/loss.hpp"
 #include "bpnet/model_file.hpp"
+#include "bpnet/predictor.hpp"
 #include "commands.hpp"
 
 namespace bpnet::cli {
@@ -20,9 +21,14 @@ struct PredictFlags {
 };
 
 int run_predict(const PredictFlags& flags) {
-  auto network = load_model(flags.model);
-  const ModelSpec& spec = network->spec();
-  const Dataset test = load_dataset(flags.data, Split::test, spec.classes());
+  auto model = load_model(flags.model);
+  const ModelSpec& spec = model->spec();
+  const std::size_t classes = model->classes();
+  const Dataset test = load_dataset(flags.data, Split::test, classes);
+  if (test.features() != model->inputs()) {
+    throw ConfigError(fmt::format("{} takes {}x{} images but the test images in {} are {}x{}", flags.model,
+                                  spec.image_rows, spec.image_cols, flags.data, test.rows, test.cols));
+  }
   std::vector<std::uint32_t> order;
   for (std::size_t index : flags.indices) {
     if (index >= test.count) {
@@ -34,10 +40,11 @@ int run_predict(const PredictFlags& flags) {
   Matrix<float> x(order.size(), test.features());
   std::vector<std::uint8_t> labels(order.size());
   gather_batch(test, order, pixel_scale(spec.normalize), x, labels);
-  const ConstMatrixView<float> out = network->forward(x);
+  Predictor predictor(*model);
+  const ConstMatrixView<float> out = predictor.forward(x);
   for (std::size_t r = 0; r < order.size(); ++r) {
-    const auto p = probabilities(out.row(r), spec.classes(), spec.output);
-    const std::size_t predicted = argmax(out.row(r), spec.classes());
+    const auto p = probabilities(out.row(r), classes, model->output_kind());
+    const std::size_t predicted = argmax(out.row(r), classes);
     fmt::print("image {}: label {}  predicted {}  {}\n", order[r], labels[r], predicted,
                predicted == labels[r] ? "correct" : "WRONG");
     std::string row = "  probabilities:";

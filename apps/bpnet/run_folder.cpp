@@ -12,6 +12,7 @@
 #include "bpnet/history.hpp"
 #include "bpnet/model_file.hpp"
 #include "bpnet/plots.hpp"
+#include <nlohmann/json.hpp>
 
 namespace bpnet::cli {
 namespace {
@@ -69,8 +70,8 @@ std::string html_escape(const std::string& s) {
 std::string report_html(const TrainConfig& config, const std::vector<EpochRecord>& history,
                         const RunSummary& summary, bool has_mistakes) {
   std::string config_rows;
-  const nlohmann::json config_json = config_to_json(config);
-  for (const auto& [key, value] : config_json.items()) {
+  const nlohmann::json config_fields = nlohmann::json::parse(config_json(config));
+  for (const auto& [key, value] : config_fields.items()) {
     config_rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", html_escape(key), html_escape(value.dump()));
   }
   std::string epoch_rows;
@@ -80,7 +81,7 @@ std::string report_html(const TrainConfig& config, const std::vector<EpochRecord
         e.loss, e.accuracy, e.val_loss ? fmt::format("{:.4f}", *e.val_loss) : "&ndash;",
         e.val_accuracy ? fmt::format("{:.4f}", *e.val_accuracy) : "&ndash;", e.seconds);
   }
-  const Evaluation& t = summary.test;
+  const Evaluation& t = *summary.outcome.test;
   return fmt::format(R"(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>bpnet run: {title}</title>
 <style>
@@ -118,8 +119,8 @@ img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
 )",
                      fmt::arg("title", html_escape(summary.title)), fmt::arg("accuracy", 100 * t.accuracy),
                      fmt::arg("se", 100 * t.standard_error), fmt::arg("n", t.n), fmt::arg("loss", t.loss),
-                     fmt::arg("seconds", summary.train_seconds),
-                     fmt::arg("per_epoch", history.empty() ? 0.0 : summary.train_seconds / static_cast<double>(history.size())),
+                     fmt::arg("seconds", summary.outcome.train_seconds),
+                     fmt::arg("per_epoch", history.empty() ? 0.0 : summary.outcome.train_seconds / static_cast<double>(history.size())),
                      fmt::arg("mistakes", has_mistakes ? "<h2>Most confident mistakes</h2>\n<img src=\"mistakes.png\" "
                                                          "alt=\"the test digits the network got wrong most confidently\">"
                                                        : ""),
@@ -146,15 +147,15 @@ void write_run_folder(const std::filesystem::path& folder, Trainer& trainer, con
   if (ec) throw WriteError(folder.string(), ec.message());
   const TrainConfig& config = trainer.config();
   const auto& history = trainer.history();
-  save_model(folder / "model.bpn", trainer.network());
+  save_model(folder / "model.bpn", trainer.model());
   write_file_atomically(folder / "history.json",
-                        history_to_json(config, history, summary.train_seconds, summary.test).dump(2) + "\n");
+                        history_json(config, history, summary.outcome));
   write_file_atomically(folder / "history.csv", history_csv(history));
-  write_file_atomically(folder / "config.json", config_to_json(config).dump(2) + "\n");
+  write_file_atomically(folder / "config.json", config_json(config));
   plot_training_curves(history, summary.title, folder / "curves.png", folder / "curves.svg");
-  const std::vector<Prediction> predictions = predict_all(trainer.network(), test);
+  const std::vector<Prediction> predictions = predict_all(trainer.model(), test);
   plot_sample_grid(test, random_sample(predictions, config.seed), folder / "samples.png");
-  plot_confusion(summary.test, folder / "confusion.png");
+  plot_confusion(*summary.outcome.test, folder / "confusion.png");
   const auto mistakes = most_confident_mistakes(predictions);
   if (!mistakes.empty()) plot_mistakes(test, mistakes, folder / "mistakes.png");
   write_file_atomically(folder / "report.html", report_html(config, history, summary, !mistakes.empty()));

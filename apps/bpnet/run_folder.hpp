@@ -8,6 +8,7 @@
 
 #include "bpnet/dataset.hpp"
 #include "bpnet/evaluate.hpp"
+#include "bpnet/history.hpp"
 #include "bpnet/train.hpp"
 
 namespace bpnet::cli {
@@ -16,9 +17,8 @@ namespace bpnet::cli {
 std::filesystem::path default_run_folder(const std::string& preset_name);
 
 struct RunSummary {
-  std::string title;      // one line naming the network and recipe
-  double train_seconds = 0;
-  Evaluation test;
+  std::string title;   // one line naming the network and recipe
+  RunOutcome outcome;  // with the test evaluation set
 };
 
 // Writes every file of the run folder (creating the folder).

@@ -14,22 +14,31 @@ std::string with_thousands(std::uint64_t n) {
   return digits;
 }
 
+// Keras' table: each layer's output shape and parameter count, where Keras
+// counts BatchNorm's running statistics as non-trainable parameters.
 int run_summary(const std::string& model_path) {
-  auto network = load_model(model_path);
-  const ModelSpec& spec = network->spec();
-  const std::string rule(64, '=');
-  fmt::print("Model: \"{}\"  ({} inputs from {}x{} images, normalize {}, loss {})\n", model_path,
-             spec.inputs(), spec.image_rows, spec.image_cols, name(spec.normalize), name(spec.loss));
-  fmt::print("{}\n{:<28}{:<20}{:>16}\n{}\n", rule, "Layer (type)", "Output Shape", "Param #", rule);
-  std::uint64_t total = 0;
-  for (std::size_t i = 0; i < network->depth(); ++i) {
-    const Layer<float>& layer = network->layer(i);
-    fmt::print("{:<28}{:<20}{:>16}\n", fmt::format("layer_{} ({})", i + 1, layer.type()),
-               fmt::format("(None, {})", layer.out_features()), with_thousands(layer.parameter_count()));
-    total += layer.parameter_count();
+  auto model = load_model(model_path);
+  const ModelSpec& spec = model->spec();
+  const std::string rule(72, '=');
+  fmt::print("Model: \"{}\"  ({} inputs from {}x{} images, normalize {}, loss {})\n", model_path, spec.inputs,
+             spec.image_rows, spec.image_cols, name(spec.normalize), name(spec.loss));
+  fmt::print("{}\n{:<36}{:<20}{:>16}\n{}\n", rule, "Layer (type)", "Output Shape", "Param #", rule);
+  std::uint64_t trainable = 0, non_trainable = 0;
+  for (std::size_t i = 0; i < model->depth(); ++i) {
+    const Layer<float>& layer = model->layer(i);
+    const LayerSpec layer_spec = layer.spec();
+    std::string label = fmt::format("layer_{} ({})", i + 1, layer.type());
+    for (const auto& [key, value] : layer_spec.attributes) {
+      if (key != "out") label += fmt::format(" {}={}", key, value);
+    }
+    fmt::print("{:<36}{:<20}{:>16}\n", label, fmt::format("(None, {})", layer.out_features()),
+               with_thousands(layer.parameter_count() + layer.buffer_count()));
+    trainable += layer.parameter_count();
+    non_trainable += layer.buffer_count();
   }
-  fmt::print("{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: 0\n{}\n", rule,
-             with_thousands(total), with_thousands(total), rule);
+  fmt::print("{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: {}\n{}\n", rule,
+             with_thousands(trainable + non_trainable), with_thousands(trainable), with_thousands(non_trainable),
+             rule);
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "bpnet/model_file.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
+#include "bpnet/predictor.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
@@ -27,10 +28,16 @@ namespace {
 struct TrainFlags {
   std::string preset = "torch-seed";
   std::optional<std::string> data;
-  std::optional<std::string> layers, activation, output, loss, optimizer, normalize, init;
+  std::optional<std::string> layers, activation, output, loss, optimizer, normalize, init, arch;
+  std::optional<double> dropout;
+  std::optional<bool> batchnorm;
   std::optional<double> lr, momentum, beta1, beta2, eps, weight_decay, validation_split;
   std::optional<bool> nesterov;
   std::optional<std::size_t> batch, epochs;
+  std::optional<std::string> lr_schedule, monitor;
+  std::optional<std::size_t> warmup_epochs, lr_step_epochs, plateau_patience, early_stopping;
+  std::optional<double> lr_gamma, lr_min, min_delta;
+  std::optional<std::string> init_from;
   std::optional<std::uint64_t> seed;
   std::optional<int> threads, workers;
   std::optional<std::string> save, history, run_dir, resume;
@@ -46,13 +53,36 @@ void override_if_set(const std::optional<T>& flag, T& target) {
   if (flag) target = *flag;
 }
 
+// The layer list: from --arch, or the preset's shorthand with the
+// --layers/--activation/--output/--dropout/--batchnorm flags applied.
+ModelSpec model_from(const TrainFlags& f, const ModelSpec& preset_model) {
+  const LossKind loss = f.loss ? parse_loss(*f.loss) : preset_model.loss;
+  const Normalize normalize = f.normalize ? parse_normalize(*f.normalize) : preset_model.normalize;
+  if (f.arch) {
+    if (f.layers || f.activation || f.output || f.dropout || f.batchnorm) {
+      throw ConfigError("--arch gives the whole layer list: leave out --layers, --activation, --output, "
+                        "--dropout and --batchnorm");
+    }
+    ModelSpec spec;
+    spec.layers = read_layer_list(*f.arch);
+    spec.loss = loss;
+    spec.normalize = normalize;
+    return spec;  // the input size comes from the data
+  }
+  LayerShorthand shorthand = preset_shorthand(f.preset);
+  if (f.layers) shorthand.sizes = parse_layer_sizes(*f.layers);
+  if (f.activation) shorthand.activation = parse_activation(*f.activation);
+  if (f.output) shorthand.output = parse_output(*f.output);
+  override_if_set(f.dropout, shorthand.dropout);
+  override_if_set(f.batchnorm, shorthand.batchnorm);
+  ModelSpec spec = expand(shorthand, loss, normalize);
+  spec.validate();
+  return spec;
+}
+
 TrainConfig config_from(const TrainFlags& f) {
   TrainConfig c = preset(f.preset);
-  if (f.layers) c.model.layer_sizes = parse_layer_sizes(*f.layers);
-  if (f.activation) c.model.activation = parse_activation(*f.activation);
-  if (f.output) c.model.output = parse_output(*f.output);
-  if (f.loss) c.model.loss = parse_loss(*f.loss);
-  if (f.normalize) c.model.normalize = parse_normalize(*f.normalize);
+  c.model = model_from(f, c.model);
   if (f.init) c.init = parse_init(*f.init);
   if (f.optimizer) c.optimizer.kind = parse_optimizer(*f.optimizer);
   override_if_set(f.lr, c.optimizer.lr);
@@ -68,16 +98,43 @@ TrainConfig config_from(const TrainFlags& f) {
   override_if_set(f.seed, c.seed);
   override_if_set(f.threads, c.threads);
   override_if_set(f.workers, c.workers);
-  c.validate();
+  ScheduleOptions& s = c.schedule;
+  if (f.lr_schedule) s.kind = parse_schedule(*f.lr_schedule);
+  override_if_set(f.warmup_epochs, s.warmup_epochs);
+  override_if_set(f.lr_step_epochs, s.step_epochs);
+  override_if_set(f.lr_gamma, s.gamma);
+  override_if_set(f.lr_min, s.lr_min);
+  override_if_set(f.plateau_patience, s.plateau_patience);
+  EarlyStoppingOptions& e = c.early_stopping;
+  override_if_set(f.early_stopping, e.patience);
+  if (f.monitor) e.monitor = parse_monitor(*f.monitor);
+  override_if_set(f.min_delta, e.min_delta);
+  // Everything but the layer list's fit to the data is checked now, before
+  // any data is read; the Trainer checks the rest before the first epoch.
+  TrainConfig probe = c;
+  if (probe.model.inputs == 0) probe.model.inputs = 1;
+  probe.validate();
   return c;
 }
 
-std::string epoch_line(const EpochRecord& e, std::size_t epochs) {
+// "sgd lr 0.003 | cosine schedule, 2 warm-up epochs | early stopping 5 on val_loss"
+std::string recipe_summary(const TrainConfig& c) {
+  std::string text = fmt::format("{} lr {}", name(c.optimizer.kind), c.optimizer.lr);
+  if (c.schedule.kind != ScheduleKind::constant) text += fmt::format(" {}", name(c.schedule.kind));
+  if (c.schedule.warmup_epochs > 0) text += fmt::format(" after {} warm-up epochs", c.schedule.warmup_epochs);
+  if (c.early_stopping.enabled()) {
+    text += fmt::format(" | early stopping {} on {}", c.early_stopping.patience, name(c.early_stopping.monitor));
+  }
+  return text;
+}
+
+std::string epoch_line(const EpochRecord& e, std::size_t epochs, bool show_lr) {
   std::string line = fmt::format("epoch {:>{}}/{}  loss {:.4f}  accuracy {:.4f}", e.epoch,
                                  fmt::formatted_size("{}", epochs), epochs, e.loss, e.accuracy);
   if (e.val_loss) {
     line += fmt::format("  val_loss {:.4f}  val_accuracy {:.4f}", *e.val_loss, *e.val_accuracy);
   }
+  if (show_lr) line += fmt::format("  lr {:.3g}", e.lr);
   return line + fmt::format("  {:.2f}s", e.seconds);
 }
 
@@ -109,17 +166,16 @@ RunStart plan_run(const TrainFlags& flags) {
   start.folder = *flags.resume;
   Checkpoint checkpoint = load_checkpoint(start.folder / kCheckpointFile);
   start.config = checkpoint.config;
-  start.data = flags.data.value_or(checkpoint.notes.value("data", kDefaultDataDir));
-  start.preset = checkpoint.notes.value("preset", "resumed");
-  start.train_seconds = checkpoint.notes.value("train_seconds", 0.0);
+  start.data = flags.data.value_or(checkpoint.data);
+  start.preset = checkpoint.preset;
+  start.train_seconds = checkpoint.train_seconds;
   start.state = std::move(checkpoint.state);
   return start;
 }
 
 void write_checkpoint(const RunStart& run, const Trainer& trainer, double train_seconds) {
   save_checkpoint(run.folder / kCheckpointFile,
-                  {trainer.config(), trainer.state(),
-                   {{"data", run.data}, {"preset", run.preset}, {"train_seconds", train_seconds}}});
+                  {trainer.config(), trainer.state(), run.data, run.preset, train_seconds});
 }
 
 int run_train(const TrainFlags& flags) {
@@ -128,21 +184,30 @@ int run_train(const TrainFlags& flags) {
   }
   const RunStart run = plan_run(flags);
   const TrainConfig& config = run.config;
-  Dataset train = load_dataset(run.data, Split::train, config.model.classes());
-  Dataset test = load_dataset(run.data, Split::test, config.model.classes());
+  std::unique_ptr<Model<float>> init_from;
+  if (flags.init_from) init_from = load_model(*flags.init_from);
+  const std::size_t classes = config.model.inputs == 0 ? 256 : config.model.classes();
+  Dataset train = load_dataset(run.data, Split::train, classes);
+  Dataset test = load_dataset(run.data, Split::test, classes);
   const Dataset validation = split_off_tail(train, config.validation_split);
 
   Trainer trainer(config, train, &validation);
+  const TrainConfig& used = trainer.config();  // with the input size from the data
+  check_labels(test, used.model.classes());
+  if (test.features() != used.model.inputs) {
+    throw ConfigError(fmt::format("the test images in {} are {}x{} but the training images are {}x{}", run.data,
+                                  test.rows, test.cols, train.rows, train.cols));
+  }
+  if (init_from) trainer.start_from(*init_from, *flags.init_from);
   if (run.state) trainer.restore(*run.state);
   std::error_code ec;
   std::filesystem::create_directories(run.folder, ec);
   if (ec) throw WriteError(run.folder.string(), ec.message());
-  fmt::print("bpnet train: {} | {} {}+{} | {} lr {} | batch {} | {} epochs | {} train / {} "
-             "validation / {} test images | run folder {}\n",
-             format_layer_sizes(config.model.layer_sizes), name(config.model.activation),
-             name(config.model.output), name(config.model.loss), name(config.optimizer.kind),
-             config.optimizer.lr, config.batch, config.epochs, train.count, validation.count,
-             test.count, run.folder.string());
+  fmt::print("bpnet train: {} | {} | {} | batch {} | {} epochs | {} train / {} validation / {} test images | "
+             "run folder {}\n",
+             used.model.describe(), name(used.model.loss), recipe_summary(used), used.batch, used.epochs,
+             train.count, validation.count, test.count, run.folder.string());
+  if (init_from) fmt::print("starting from the parameters of {}\n", *flags.init_from);
   if (run.state) {
     fmt::print("resuming after epoch {}{}\n", run.state->history.size(),
                run.state->steps_done ? fmt::format(", batch {}", run.state->steps_done) : "");
@@ -151,49 +216,65 @@ int run_train(const TrainFlags& flags) {
 
   trainer.set_stop_flag(&install_interrupt_handlers());
   ProgressBar bar(stdout_is_terminal() && !flags.quiet_progress);
-  const StepCallback on_step = [&bar](std::size_t done, std::size_t total, double loss, double accuracy) {
-    bar.update(done, total, loss, accuracy);
-  };
   double train_seconds = run.train_seconds;
-  while (!trainer.finished()) {
-    bar.start();
-    const std::optional<EpochRecord> record = trainer.run_epoch(bar.enabled() ? on_step : StepCallback{});
+  const bool show_lr = used.schedule.kind != ScheduleKind::constant || used.schedule.warmup_epochs > 0;
+  FitCallbacks callbacks;
+  callbacks.on_epoch_start = [&bar] { bar.start(); };
+  if (bar.enabled()) {
+    callbacks.on_step = [&bar](std::size_t done, std::size_t total, double loss, double accuracy) {
+      bar.update(done, total, loss, accuracy);
+    };
+  }
+  callbacks.on_epoch = [&](const EpochRecord& record) {
     bar.clear();
-    if (!record) {
-      write_checkpoint(run, trainer, train_seconds);
-      const TrainerState state = trainer.state();
-      fmt::print("interrupted in epoch {}, after batch {}; checkpoint written to {}\n"
-                 "resume with: bpnet train --resume {}\n",
-                 state.history.size() + 1, state.steps_done, (run.folder / kCheckpointFile).string(),
-                 run.folder.string());
-      return kInterruptedExitCode;
-    }
-    train_seconds += record->seconds;
-    fmt::print("{}\n", epoch_line(*record, config.epochs));
-    if (flags.checkpoint_every && record->epoch % *flags.checkpoint_every == 0) {
+    train_seconds += record.seconds;
+    fmt::print("{}\n", epoch_line(record, used.epochs, show_lr));
+    if (flags.checkpoint_every && record.epoch % *flags.checkpoint_every == 0) {
       write_checkpoint(run, trainer, train_seconds);
     }
     std::fflush(stdout);
+  };
+  const FitOutcome outcome = fit(trainer, callbacks);
+  if (outcome == FitOutcome::interrupted) {
+    bar.clear();
+    write_checkpoint(run, trainer, train_seconds);
+    const TrainerState state = trainer.state();
+    fmt::print("interrupted in epoch {}, after batch {}; checkpoint written to {}\n"
+               "resume with: bpnet train --resume {}\n",
+               state.history.size() + 1, state.steps_done, (run.folder / kCheckpointFile).string(),
+               run.folder.string());
+    return kInterruptedExitCode;
   }
+  const std::size_t epochs_run = trainer.history().size();
   fmt::print("training time: {:.2f} s ({:.3f} s per epoch)\n", train_seconds,
-             train_seconds / static_cast<double>(config.epochs));
+             train_seconds / static_cast<double>(epochs_run));
+  if (used.early_stopping.enabled()) {
+    fmt::print("{}; the model has the weights of epoch {}, the best {}\n",
+               outcome == FitOutcome::early_stopped
+                   ? fmt::format("early stopping after epoch {}: {} did not improve for {} epochs", epochs_run,
+                                 name(used.early_stopping.monitor), used.early_stopping.patience)
+                   : fmt::format("all {} epochs run", epochs_run),
+               trainer.best_epoch(), name(used.early_stopping.monitor));
+  }
 
-  const Evaluation result = evaluate(trainer.network(), test);
-  fmt::print("test: {}\n", accuracy_summary(result));
+  RunOutcome result;
+  result.train_seconds = train_seconds;
+  result.test = evaluate(trainer.model(), test);
+  result.best_epoch = trainer.best_epoch();
+  result.stopped_by = outcome == FitOutcome::early_stopped ? "early_stopping" : "completed";
+  fmt::print("test: {}\n", accuracy_summary(*result.test));
   if (flags.history) {
-    write_file_atomically(*flags.history,
-                          history_to_json(config, trainer.history(), train_seconds, result).dump(2) + "\n");
+    write_file_atomically(*flags.history, history_json(used, trainer.history(), result));
     fmt::print("history written to {}\n", *flags.history);
   }
   if (flags.save) {
-    save_model(*flags.save, trainer.network());
+    save_model(*flags.save, trainer.model());
     fmt::print("model saved to {}\n", *flags.save);
   }
-  const std::string title = fmt::format(
-      "{} {} ({}, {} + {}), {} lr {}, batch {}: test accuracy {:.2f}%", run.preset,
-      format_layer_sizes(config.model.layer_sizes), name(config.model.activation), name(config.model.output),
-      name(config.model.loss), name(config.optimizer.kind), config.optimizer.lr, config.batch, 100 * result.accuracy);
-  write_run_folder(run.folder, trainer, test, {title, train_seconds, result});
+  const std::string title =
+      fmt::format("{}: {}, {}, {}, batch {}: test accuracy {:.2f}%", run.preset, used.model.describe(),
+                  name(used.model.loss), recipe_summary(used), used.batch, 100 * result.test->accuracy);
+  write_run_folder(run.folder, trainer, test, {title, result});
   fmt::print("run folder: {} (model.bpn, report.html, curves.png, samples.png, ...)\n", run.folder.string());
   return 0;
 }
@@ -208,7 +289,13 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--data", flags->data,
                   "Folder with the IDX files (train-*, t10k-*, raw or .gz); default data/mnist");
   cmd->add_option("--layers", flags->layers, "Layer sizes, input to classes, e.g. 784,128,64,10");
-  cmd->add_option("--activation", flags->activation, "Hidden activation: sigmoid, tanh, relu");
+  cmd->add_option("--activation", flags->activation, "Hidden activation: sigmoid, tanh, relu, leaky-relu, gelu");
+  cmd->add_option("--dropout", flags->dropout, "Dropout(p) after every hidden layer of --layers, p in [0, 1)");
+  cmd->add_flag("--batchnorm", flags->batchnorm, "BatchNorm1d after every hidden Linear of --layers");
+  cmd->add_option("--arch", flags->arch,
+                  "JSON file with any layer list, e.g. [{\"type\":\"Linear\",\"out\":128},{\"type\":\"ReLU\"},...] "
+                  "(instead of --layers)");
+  cmd->add_option("--init-from", flags->init_from, "Start from this saved model's parameters (same layers)");
   cmd->add_option("--output", flags->output, "Output layer: softmax, log-softmax, linear");
   cmd->add_option("--loss", flags->loss, "Loss: nll (log-probabilities), cross-entropy (logits), mse");
   cmd->add_option("--optimizer", flags->optimizer, "gd (full batch), sgd, adam");
@@ -221,6 +308,18 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--weight-decay", flags->weight_decay, "L2 weight decay, >= 0");
   cmd->add_option("--batch", flags->batch, "Mini-batch size, >= 1 (gd: gradient chunk size)");
   cmd->add_option("--epochs", flags->epochs, "Passes over the training set, >= 1");
+  cmd->add_option("--lr-schedule", flags->lr_schedule, "constant, step, exponential, cosine, plateau");
+  cmd->add_option("--warmup-epochs", flags->warmup_epochs, "Linear warm-up of the learning rate, in [0, epochs)");
+  cmd->add_option("--lr-step-epochs", flags->lr_step_epochs, "step: epochs between reductions, >= 1 (default 10)");
+  cmd->add_option("--lr-gamma", flags->lr_gamma, "step, exponential, plateau: factor, in (0, 1] (default 0.1)");
+  cmd->add_option("--lr-min", flags->lr_min, "cosine: final rate; plateau: floor; in [0, lr] (default 0)");
+  cmd->add_option("--plateau-patience", flags->plateau_patience,
+                  "plateau: epochs without improvement before reducing (default 10)");
+  cmd->add_option("--early-stopping", flags->early_stopping,
+                  "Stop after this many epochs without improvement and keep the best epoch's weights (needs "
+                  "--validation-split)");
+  cmd->add_option("--monitor", flags->monitor, "What early stopping watches: val_loss (default) or val_accuracy");
+  cmd->add_option("--min-delta", flags->min_delta, "Smallest change that counts as an improvement, >= 0");
   cmd->add_option("--validation-split", flags->validation_split,
                   "Fraction of the training set held out (its last part), in [0, 1)");
   cmd->add_option("--normalize", flags->normalize, "Pixel scaling: unit (x/255) or torch ((x/255-0.5)/0.5)");

@@ -1,24 +1,28 @@
 // Checkpoints: a run's config and TrainerState in one file, so `bpnet train
 // --resume` ends with exactly the model an uninterrupted run would have made.
-// Layout (little-endian), like model files (docs/model-format.md):
-//   "BPNETCKP" | u32 version | u32 H | H bytes JSON (config, history, progress,
-//   notes) | u64 P | P float32 parameters | P float32 gradients |
-//   u64 S | S float32 optimizer state | u32 CRC-32 of all before
+// Layout (little-endian), framed like model files (docs/model-format.md):
+//   "BPNETCKP" | u32 version | u32 H | H bytes JSON (config, history,
+//   progress, schedule and early-stopping state, notes) | six float32 arrays,
+//   each u64 N then N values: parameters, gradients, buffers, optimizer
+//   state, best parameters, best buffers | u32 CRC-32 of all before
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "bpnet/train.hpp"
 
 namespace bpnet {
 
-inline constexpr std::uint32_t kCheckpointFormatVersion = 1;
+inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
 
 struct Checkpoint {
   TrainConfig config;
   TrainerState state;
-  nlohmann::json notes;  // free-form facts the caller wants back (data folder, timings)
+  // Facts the command wants back on resume.
+  std::string data;          // the data folder
+  std::string preset;        // the preset the run started from
+  double train_seconds = 0;  // training time before the checkpoint
 };
 
 // Written atomically; throws WriteError.

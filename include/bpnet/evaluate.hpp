@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "bpnet/dataset.hpp"
-#include "bpnet/network.hpp"
+#include "bpnet/model.hpp"
+#include "bpnet/predictor.hpp"
 
 namespace bpnet {
 
@@ -19,12 +20,10 @@ struct Evaluation {
   std::vector<std::vector<std::size_t>> confusion;  // (C, C): [true][predicted] counts
 };
 
-// Runs the network over `data` in batches of `batch` images (>= 1).
-Evaluation evaluate(Network<float>& network, const Dataset& data, std::size_t batch = 1000);
-
-// Class probabilities from one row of network output, whatever the output
-// layer: softmax rows as they are, exp of log-softmax, softmax of logits.
-std::vector<double> probabilities(const float* output_row, std::size_t classes, Output output);
+// Runs the model (eval mode) over `data` in batches of `batch` images (>= 1).
+// Throws ConfigError if the images do not fit the model, DataError if a
+// label is not one of its classes.
+Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t batch = 1000);
 
 // What the network says about one image.
 struct Prediction {
@@ -35,7 +34,6 @@ struct Prediction {
 };
 
 // One Prediction per image of `data`, in order.
-std::vector<Prediction> predict_all(Network<float>& network, const Dataset& data,
-                                    std::size_t batch = 1000);
+std::vector<Prediction> predict_all(const Model<float>& model, const Dataset& data, std::size_t batch = 1000);
 
 }  // namespace bpnet

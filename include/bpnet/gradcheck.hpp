@@ -11,7 +11,7 @@
 
 #include "bpnet/layers.hpp"
 #include "bpnet/loss.hpp"
-#include "bpnet/network.hpp"
+#include "bpnet/model.hpp"
 #include "bpnet/random.hpp"
 
 namespace bpnet {
@@ -26,18 +26,20 @@ struct GradientCheck {
   double parameter_gradient_norm = 0;
 };
 
-// Binds `layer` to fresh buffers, initialises it from `rng` (PyTorch init)
-// and checks both gradients at input x: (B, in).
+// Binds `layer` to fresh buffers, initialises it from `rng` (PyTorch init),
+// moves each parameter by U(-0.5, 0.5), and checks both gradients at input x: (B, in), in `mode`. The context's
+// random stream is fixed, so a Dropout layer keeps one mask throughout.
 GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double> x, Rng& rng,
-                                    double step = 1e-6);
+                                    Mode mode = Mode::train, double step = 1e-6);
 
 // Checks d(sum loss)/d(input) for input: (B, C) and labels (B).
 GradientCheck check_loss_gradient(const Loss<double>& loss, ConstMatrixView<double> input,
                                   std::span<const std::uint8_t> labels, double step = 1e-6);
 
-// Checks a whole network with its loss (at loss_depth()) end to end: the
-// parameter gradient of the summed loss over the batch.
-GradientCheck check_network_gradients(Network<double>& network, ConstMatrixView<double> x,
-                                      std::span<const std::uint8_t> labels, double step = 1e-6);
+// Checks a whole model with its loss (at loss_depth()) end to end, in
+// training mode with fixed dropout masks: the parameter gradient of the
+// summed loss over the batch.
+GradientCheck check_model_gradients(Model<double>& model, ConstMatrixView<double> x,
+                                    std::span<const std::uint8_t> labels, double step = 1e-6);
 
 }  // namespace bpnet

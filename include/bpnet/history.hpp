@@ -1,13 +1,14 @@
-// The record of a run as JSON (the --history file):
+// The record of a run as JSON text (the --history file and the run folder's
+// history.json and config.json):
 //   {"config": {...}, "epochs": [{"epoch", "loss", "accuracy", "val_loss",
-//    "val_accuracy", "seconds"}...], "test": {"loss", "accuracy"} or null,
-//    "train_seconds"}
+//    "val_accuracy", "lr", "seconds"}...], "test": {"loss", "accuracy", "n"}
+//    or null, "train_seconds", "best_epoch", "stopped_by"}
 // val_* are null when no validation split was set.
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bpnet/evaluate.hpp"
@@ -15,16 +16,18 @@
 
 namespace bpnet {
 
-nlohmann::json config_to_json(const TrainConfig& config);
-nlohmann::json history_to_json(const TrainConfig& config, const std::vector<EpochRecord>& epochs,
-                               double train_seconds, const std::optional<Evaluation>& test);
-nlohmann::json evaluation_to_json(const Evaluation& evaluation);
+// How a run ended, beside its epochs.
+struct RunOutcome {
+  double train_seconds = 0;
+  std::optional<Evaluation> test;
+  std::size_t best_epoch = 0;           // whose weights the model holds (early stopping); 0 = the last
+  std::string stopped_by = "completed";  // "completed" or "early_stopping"
+};
 
-// The inverse of config_to_json; throws ConfigError (or a json exception) on
-// a value out of range.
-TrainConfig config_from_json(const nlohmann::json& j);
-// The "epochs" array of a history, back into records.
-std::vector<EpochRecord> epochs_from_json(const nlohmann::json& rows);
+std::string history_json(const TrainConfig& config, const std::vector<EpochRecord>& epochs,
+                         const RunOutcome& outcome);
+std::string config_json(const TrainConfig& config);
+std::string evaluation_json(const Evaluation& evaluation);
 
 // Reads the epochs of a --history file; throws DataError naming the file.
 std::vector<EpochRecord> read_history_epochs(const std::filesystem::path& path);

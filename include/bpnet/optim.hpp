@@ -10,15 +10,16 @@
 
 namespace bpnet {
 
-// gd: full-batch gradient descent, one step per epoch over the whole training
-// set (the SGD rule below, fed the exact gradient). sgd: mini-batch SGD.
+// gd: full-batch gradient descent: the SGD rule below, fed the exact gradient
+// of the whole training set once per epoch (a batching policy of the trainer,
+// not a rule of its own). sgd: mini-batch SGD.
 enum class OptimizerKind { gd, sgd, adam };
 std::string_view name(OptimizerKind);
 OptimizerKind parse_optimizer(std::string_view);
 
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::sgd;
-  double lr = 0.003;           // learning rate, > 0
+  double lr = 0.003;           // base learning rate, in (0, 1000]; a schedule scales it
   double momentum = 0.0;       // gd/sgd, in [0, 1)
   bool nesterov = false;       // gd/sgd, needs momentum > 0
   double beta1 = 0.9;          // adam, in [0, 1)
@@ -33,8 +34,9 @@ struct OptimizerOptions {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // params -= update(grads); both spans the same length on every call.
-  virtual void step(std::span<float> params, std::span<const float> grads) = 0;
+  // params -= update(grads) with this step's learning rate (from a
+  // schedule); both spans the same length on every call.
+  virtual void step(std::span<float> params, std::span<const float> grads, double lr) = 0;
   // The optimizer's own state (momentum buffers, Adam moments), for checkpoints.
   virtual std::span<float> state() = 0;
   virtual std::uint64_t steps_taken() const = 0;
@@ -47,7 +49,7 @@ class Optimizer {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerOptions& options) : options_(options) {}
-  void step(std::span<float> params, std::span<const float> grads) override;
+  void step(std::span<float> params, std::span<const float> grads, double lr) override;
   std::span<float> state() override { return velocity_; }
   std::uint64_t steps_taken() const override { return steps_; }
   void restore(std::span<const float> state, std::uint64_t steps) override {
@@ -66,7 +68,7 @@ class Sgd final : public Optimizer {
 class Adam final : public Optimizer {
  public:
   explicit Adam(const OptimizerOptions& options) : options_(options) {}
-  void step(std::span<float> params, std::span<const float> grads) override;
+  void step(std::span<float> params, std::span<const float> grads, double lr) override;
   std::span<float> state() override { return moments_; }
   std::uint64_t steps_taken() const override { return steps_; }
   void restore(std::span<const float> state, std::uint64_t steps) override {

@@ -18,5 +18,8 @@ namespace bpnet {
 std::vector<std::string_view> preset_names();
 // Throws ConfigError for an unknown name, listing the known ones.
 TrainConfig preset(std::string_view name);
+// The --layers/--activation/--output shorthand the preset's model is made of,
+// for flags that change part of it.
+LayerShorthand preset_shorthand(std::string_view name);
 
 }  // namespace bpnet

@@ -33,4 +33,23 @@ class Rng {
   std::array<std::uint64_t, 4> state_;
 };
 
+// A counter-based stream: value i is a pure function of (key, i), so a
+// dropout mask drawn for (seed, step, layer) is the same whichever thread or
+// worker draws it, in whatever order, and a resumed run redraws it exactly.
+// Each value is SplitMix64's output at position i of a sequence whose
+// starting point is the key.
+class RandomStream {
+ public:
+  RandomStream() = default;
+  // Distinct (seed, step, layer) triples give unrelated streams.
+  RandomStream(std::uint64_t seed, std::uint64_t step, std::uint64_t layer);
+
+  std::uint64_t bits(std::uint64_t i) const;
+  // Uniform in [0, 1) with 24 random bits: exact in float.
+  float uniform01f(std::uint64_t i) const { return static_cast<float>(bits(i) >> 40) * 0x1.0p-24f; }
+
+ private:
+  std::uint64_t key_ = 0;
+};
+
 }  // namespace bpnet

@@ -1,5 +1,11 @@
-// Training: the configuration of a run, and a Trainer that runs it an epoch
-// at a time so that callers can print, plot or checkpoint in between.
+// Training: the configuration of a run, a Trainer that runs it an epoch at a
+// time, and fit(), the loop with callbacks that a program configures.
+//
+// One step: zero_grad -> forward (train mode) and backward over the batch ->
+// lr = schedule(epoch, step) -> optimizer.step(parameters, gradients, lr).
+// Full-batch gradient descent (optimizer gd) is a batching policy: the
+// gradient of the whole training set is accumulated chunk by chunk and one
+// step is taken per epoch.
 #pragma once
 
 #include <array>
@@ -11,27 +17,32 @@
 #include <string>
 #include <vector>
 
-#include "bpnet/batches.hpp"
 #include "bpnet/dataset.hpp"
+#include "bpnet/early_stopping.hpp"
 #include "bpnet/loss.hpp"
-#include "bpnet/network.hpp"
+#include "bpnet/model.hpp"
 #include "bpnet/optim.hpp"
 #include "bpnet/random.hpp"
+#include "bpnet/schedule.hpp"
 #include "bpnet/spec.hpp"
 
 namespace bpnet {
 
+class BatchLoader;  // src/batch_loader.hpp
+
 struct TrainConfig {
-  ModelSpec model;
+  ModelSpec model;                  // inputs 0: taken from the training images
   Init init = Init::torch;
   OptimizerOptions optimizer;
-  std::size_t batch = 128;        // images per step, >= 1 (gd: per gradient chunk)
-  std::size_t epochs = 15;        // >= 1
-  double validation_split = 0.0;  // fraction held out for validation, in [0, 1)
-  std::uint64_t seed = 1;         // initialisation and shuffling
-  bool shuffle = true;            // reshuffle the training set every epoch
-  int threads = 0;                // kernel threads; 0 = all cores
-  int workers = 0;                // batch-preparation threads, in [0, 16]
+  ScheduleOptions schedule;
+  EarlyStoppingOptions early_stopping;
+  std::size_t batch = 128;          // images per step, >= 1 (gd: per gradient chunk)
+  std::size_t epochs = 15;          // >= 1
+  double validation_split = 0.0;    // fraction held out for validation, in [0, 1)
+  std::uint64_t seed = 1;           // initialisation, shuffling and dropout
+  bool shuffle = true;              // reshuffle the training set every epoch
+  int threads = 0;                  // kernel threads; 0 = all cores
+  int workers = 0;                  // batch-preparation threads, in [0, 16]
 
   // Throws ConfigError naming the bad option.
   void validate() const;
@@ -43,21 +54,25 @@ struct EpochRecord {
   double accuracy = 0;                 // training accuracy over the same batches
   std::optional<double> val_loss;      // on the held-out split, after the epoch
   std::optional<double> val_accuracy;
+  double lr = 0;                       // learning rate of the epoch's last step
   double seconds = 0;                  // wall time of the epoch, validation included
 };
 
 // Everything that changes while a Trainer runs: with the TrainConfig and the
 // data it is all a run needs to continue exactly where it stopped.
 struct TrainerState {
-  std::vector<EpochRecord> history;        // completed epochs
+  std::vector<EpochRecord> history;          // completed epochs
   std::array<std::uint64_t, 4> epoch_rng{};  // Rng state before this epoch's shuffle
-  std::size_t steps_done = 0;              // batches finished in the current epoch
-  double loss_sum = 0;                     // ...and their summed loss,
-  std::size_t correct = 0, seen = 0;       // correct predictions, images,
-  double seconds = 0;                      // wall time so far
-  std::vector<float> parameters, gradients;
+  std::size_t steps_done = 0;                // batches finished in the current epoch
+  double loss_sum = 0;                       // ...and their summed loss,
+  std::size_t correct = 0, seen = 0;         // correct predictions, images,
+  double seconds = 0;                        // wall time so far
+  std::vector<float> parameters, gradients, buffers;
   std::vector<float> optimizer_state;
   std::uint64_t optimizer_steps = 0;
+  ScheduleState schedule;
+  EarlyStoppingState early_stopping;
+  std::vector<float> best_parameters, best_buffers;  // the best epoch's (early stopping)
 };
 
 // Called after every step with (steps done, steps in epoch, running loss,
@@ -66,11 +81,17 @@ using StepCallback = std::function<void(std::size_t, std::size_t, double, double
 
 class Trainer {
  public:
-  // Builds and initialises the network from config.seed. `validation` may be
-  // null or empty. Both data sets must outlive the trainer (hence no temporaries).
+  // Builds and initialises the model from config.seed (inputs and image shape
+  // from `train`). `validation` may be null or empty. Both data sets must
+  // outlive the trainer (hence no temporaries). Throws ConfigError if the
+  // config or the labels do not fit.
   Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation = nullptr);
   Trainer(const TrainConfig&, Dataset&&, const Dataset* = nullptr) = delete;
   ~Trainer();
+
+  // Starts from another model's parameters and buffers (fine-tuning). Throws
+  // ConfigError unless its inputs and layer list are the same as ours.
+  void start_from(const Model<float>& model, const std::string& name);
 
   // Trains (the rest of) one epoch and returns its record; returns nothing if
   // the stop flag was raised, after finishing the batch in hand. Calling it
@@ -82,32 +103,43 @@ class Trainer {
 
   TrainerState state() const;
   // Continues from a state taken from a trainer of the same config and data.
-  // Throws ConfigError if the state does not fit the network.
+  // Throws ConfigError if the state does not fit the model.
   void restore(const TrainerState& state);
-  bool finished() const { return history_.size() >= config_.epochs; }
+  // All epochs done, or early stopping ran out of patience.
+  bool finished() const { return history_.size() >= config_.epochs || early_.stopped; }
+  bool stopped_early() const { return early_.stopped; }
+  // The epoch whose weights the model holds at the end (early stopping), or 0.
+  std::size_t best_epoch() const { return early_.best_epoch; }
 
-  Network<float>& network() { return *network_; }
+  Model<float>& model() { return *model_; }
+  const Model<float>& model() const { return *model_; }
   const TrainConfig& config() const { return config_; }
   const std::vector<EpochRecord>& history() const { return history_; }
+  std::size_t steps_per_epoch() const;
 
  private:
   bool stop_requested() const { return stop_ && stop_->load(); }
   void begin_epoch();
   void check_finite(double batch_loss) const;
-  double accumulate_gradient(const Batch& batch, float scale);
-
+  double accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale);
+  void end_epoch(EpochRecord& record);
+  void step_optimizer();
 
   TrainConfig config_;
   const Dataset& train_;
   const Dataset* validation_;  // null: no validation
   Rng rng_;
-  std::unique_ptr<Network<float>> network_;
+  std::unique_ptr<Model<float>> model_;
+  Workspace<float> workspace_;
   std::unique_ptr<Loss<float>> loss_;
   std::unique_ptr<Optimizer> optimizer_;
-  BatchLoader loader_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<BatchLoader> loader_;
   std::vector<std::uint32_t> order_;
   Matrix<float> loss_grad_;  // (B, C)
   std::vector<EpochRecord> history_;
+  EarlyStoppingState early_;
+  std::vector<float> best_parameters_, best_buffers_;
   // The epoch in progress (see TrainerState).
   bool in_epoch_ = false;
   std::array<std::uint64_t, 4> epoch_rng_{};
@@ -117,5 +149,18 @@ class Trainer {
   double seconds_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
 };
+
+// The training loop. Callbacks are optional; each sees the trainer.
+struct FitCallbacks {
+  StepCallback on_step;                                // after every batch (progress bars)
+  std::function<void()> on_epoch_start;                // before each epoch
+  std::function<void(const EpochRecord&)> on_epoch;    // after each epoch (print, checkpoint)
+};
+
+enum class FitOutcome { completed, early_stopped, interrupted };
+std::string_view name(FitOutcome);
+
+// Runs epochs until the trainer is finished or its stop flag interrupts one.
+FitOutcome fit(Trainer& trainer, const FitCallbacks& callbacks = {});
 
 }  // namespace bpnet

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-#include "bpnet/kernels.hpp"
+#include "gemm.hpp"
 #include "small_batch.hpp"
 
 namespace bpnet {

@@ -1,4 +1,4 @@
-#include "bpnet/kernels.hpp"
+#include "gemm.hpp"
 
 namespace bpnet {
 

@@ -5,7 +5,7 @@
 // no packing and no threads.
 #include "small_batch.hpp"
 
-#include "bpnet/simd.hpp"
+#include "../simd.hpp"
 
 namespace bpnet {
 namespace {

@@ -25,37 +25,70 @@ T row_max(const T* row, std::size_t n) {
 }  // namespace
 
 template <typename T>
-void Sigmoid<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+void Sigmoid<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = T(1) / (T(1) + std::exp(-x.data[i]));
 }
 template <typename T>
-void Sigmoid<T>::backward_input(ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
+void Sigmoid<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
                                 MatrixView<T> dx) const {
   elementwise<T>(x, y, dy, dx, [](T, T yi, T dyi) { return dyi * yi * (T(1) - yi); });
 }
 
 template <typename T>
-void Tanh<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+void Tanh<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = std::tanh(x.data[i]);
 }
 template <typename T>
-void Tanh<T>::backward_input(ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
+void Tanh<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
                              MatrixView<T> dx) const {
   elementwise<T>(x, y, dy, dx, [](T, T yi, T dyi) { return dyi * (T(1) - yi * yi); });
 }
 
 template <typename T>
-void ReLU<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+void ReLU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = std::max(x.data[i], T(0));
 }
 template <typename T>
-void ReLU<T>::backward_input(ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
+void ReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
                              MatrixView<T> dx) const {
   elementwise<T>(x, y, dy, dx, [](T xi, T, T dyi) { return xi > T(0) ? dyi : T(0); });
 }
 
 template <typename T>
-void Softmax<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+LayerSpec LeakyReLU<T>::spec() const {
+  return {"LeakyReLU", {{"slope", static_cast<double>(slope_)}}};
+}
+template <typename T>
+void LeakyReLU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
+  for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = x.data[i] > T(0) ? x.data[i] : slope_ * x.data[i];
+}
+template <typename T>
+void LeakyReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y,
+                                  ConstMatrixView<T> dy, MatrixView<T> dx) const {
+  const T slope = slope_;
+  elementwise<T>(x, y, dy, dx, [slope](T xi, T, T dyi) { return xi > T(0) ? dyi : slope * dyi; });
+}
+
+template <typename T>
+void GELU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const T v = x.data[i];
+    y.data[i] = T(0.5) * v * (T(1) + std::erf(v * T(M_SQRT1_2)));
+  }
+}
+template <typename T>
+void GELU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y,
+                             ConstMatrixView<T> dy, MatrixView<T> dx) const {
+  // d/dx x Phi(x) = Phi(x) + x phi(x), phi the standard normal density.
+  elementwise<T>(x, y, dy, dx, [](T xi, T, T dyi) {
+    const T cdf = T(0.5) * (T(1) + std::erf(xi * T(M_SQRT1_2)));
+    const T pdf = std::exp(T(-0.5) * xi * xi) * T(0.3989422804014327);  // 1/sqrt(2 pi)
+    return dyi * (cdf + xi * pdf);
+  });
+}
+
+template <typename T>
+void Softmax<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   for (std::size_t r = 0; r < x.rows; ++r) {
     const T* in = x.row(r);
     T* out = y.row(r);
@@ -66,7 +99,7 @@ void Softmax<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
   }
 }
 template <typename T>
-void Softmax<T>::backward_input(ConstMatrixView<T> /*x*/, ConstMatrixView<T> y,
+void Softmax<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/, ConstMatrixView<T> y,
                                 ConstMatrixView<T> dy, MatrixView<T> dx) const {
   // dx_i = y_i (dy_i - sum_j dy_j y_j)
   for (std::size_t r = 0; r < y.rows; ++r) {
@@ -80,7 +113,7 @@ void Softmax<T>::backward_input(ConstMatrixView<T> /*x*/, ConstMatrixView<T> y,
 }
 
 template <typename T>
-void LogSoftmax<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+void LogSoftmax<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   for (std::size_t r = 0; r < x.rows; ++r) {
     const T* in = x.row(r);
     T* out = y.row(r);
@@ -89,7 +122,7 @@ void LogSoftmax<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
   }
 }
 template <typename T>
-void LogSoftmax<T>::backward_input(ConstMatrixView<T> /*x*/, ConstMatrixView<T> y,
+void LogSoftmax<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/, ConstMatrixView<T> y,
                                    ConstMatrixView<T> dy, MatrixView<T> dx) const {
   // dx_i = dy_i - softmax_i * sum_j dy_j, with softmax_i = e^y_i.
   for (std::size_t r = 0; r < y.rows; ++r) {
@@ -108,6 +141,10 @@ template class Tanh<float>;
 template class Tanh<double>;
 template class ReLU<float>;
 template class ReLU<double>;
+template class LeakyReLU<float>;
+template class LeakyReLU<double>;
+template class GELU<float>;
+template class GELU<double>;
 template class Softmax<float>;
 template class Softmax<double>;
 template class LogSoftmax<float>;

@@ -1,13 +1,18 @@
 #include <algorithm>
 #include <cmath>
 
-#include "bpnet/kernels.hpp"
+#include "../kernels/gemm.hpp"
 #include "bpnet/layers.hpp"
 
 namespace bpnet {
 
 template <typename T>
-void Linear<T>::bind(std::span<T> params, std::span<T> grads) {
+LayerSpec Linear<T>::spec() const {
+  return {"Linear", {{"out", static_cast<double>(out_)}}};
+}
+
+template <typename T>
+void Linear<T>::bind(std::span<T> params, std::span<T> grads, std::span<T> /*buffers*/) {
   weight_ = params.data();
   bias_ = params.data() + out_ * in_;
   weight_grad_ = grads.data();
@@ -42,7 +47,7 @@ void Linear<T>::initialize(Init init, Rng& rng) {
 }
 
 template <typename T>
-void Linear<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
+void Linear<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   // y = b (broadcast), then y += x W^T.
   for (std::size_t r = 0; r < y.rows; ++r) std::copy(bias_, bias_ + out_, y.row(r));
   gemm<T>({Transpose::no, Transpose::yes, x.rows, out_, in_}, T(1), x.data, in_, weight_, in_,
@@ -50,7 +55,7 @@ void Linear<T>::forward(ConstMatrixView<T> x, MatrixView<T> y) const {
 }
 
 template <typename T>
-void Linear<T>::backward_input(ConstMatrixView<T> /*x*/, ConstMatrixView<T> /*y*/,
+void Linear<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/, ConstMatrixView<T> /*y*/,
                                ConstMatrixView<T> dy, MatrixView<T> dx) const {
   // dx (B, in) = dy (B, out) W (out, in).
   gemm<T>({Transpose::no, Transpose::no, dy.rows, in_, out_}, T(1), dy.data, out_, weight_, in_,
@@ -58,7 +63,8 @@ void Linear<T>::backward_input(ConstMatrixView<T> /*x*/, ConstMatrixView<T> /*y*
 }
 
 template <typename T>
-void Linear<T>::accumulate_parameter_gradient(ConstMatrixView<T> x, ConstMatrixView<T> dy) {
+void Linear<T>::accumulate_parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x,
+                                                ConstMatrixView<T> dy) {
   // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy.
   gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows}, T(1), dy.data, out_, x.data, in_,
           T(1), weight_grad_, in_);

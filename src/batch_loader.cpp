@@ -1,11 +1,11 @@
-#include "bpnet/batches.hpp"
+#include "batch_loader.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "bpnet/error.hpp"
-#include "bpnet/simd.hpp"
+#include "simd.hpp"
 
 namespace bpnet {
 

@@ -1,0 +1,100 @@
+// A model: an ordered list of layers built from a ModelSpec, and the three
+// flat buffers they view: parameters, gradients, and non-trained buffers
+// (BatchNorm's running statistics). zero_grad, optimizers, checkpoints and
+// model files are single loops over those spans.
+//
+// What a trained model *is* lives here; what one forward pass *needs*
+// (activations, scratch) lives in a Workspace. Running a model is const, so
+// any number of threads can use one model at once, each with its own
+// workspace (a Predictor, predictor.hpp, bundles the two).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "bpnet/layers.hpp"
+#include "bpnet/spec.hpp"
+#include "bpnet/tensor.hpp"
+
+namespace bpnet {
+
+// Which training step a training-mode pass belongs to: dropout masks are
+// drawn from the stream (seed, step, layer index).
+struct TrainingStep {
+  std::uint64_t seed = 0;
+  std::uint64_t step = 0;
+};
+
+// The memory of one forward (and backward) pass: each layer's output and
+// scratch, and the buffers back-propagation passes gradients through.
+// Reused across calls; it grows to the largest batch seen and no further.
+template <typename T>
+struct Workspace {
+  std::vector<Matrix<T>> outputs;         // outputs[i]: (B, width of layer i)
+  std::vector<std::vector<T>> scratch;    // scratch[i]: what layer i keeps for backward
+  std::vector<LayerContext<T>> contexts;  // the context each layer's forward saw
+  Matrix<T> grad_in, grad_out;            // ping-pong dL/d(activation)
+  std::size_t depth = 0;                  // layers run by the last forward
+};
+
+template <typename T>
+class Model {
+ public:
+  // Throws ConfigError if the spec is invalid (spec.inputs must be set).
+  // Parameters start at zero and buffers at their initial values; call
+  // initialize() or copy saved parameters in.
+  explicit Model(const ModelSpec& spec);
+  Model(const Model&) = delete;  // layers point into our own buffers
+  Model& operator=(const Model&) = delete;
+
+  const ModelSpec& spec() const { return spec_; }
+  std::size_t inputs() const { return spec_.inputs; }
+  std::size_t classes() const { return layers_.back()->out_features(); }
+  std::size_t depth() const { return layers_.size(); }
+  const Layer<T>& layer(std::size_t i) const { return *layers_[i]; }
+
+  std::span<T> parameters() { return params_; }
+  std::span<const T> parameters() const { return params_; }
+  std::span<T> gradients() { return grads_; }
+  std::span<const T> gradients() const { return grads_; }
+  std::span<T> buffers() { return buffers_; }
+  std::span<const T> buffers() const { return buffers_; }
+  void zero_grad();
+  // Initialises every layer in order from `rng` (Linear layers by `init`).
+  void initialize(Init init, Rng& rng);
+
+  // How many layers feed the loss: cross-entropy takes logits, so a trailing
+  // Softmax is skipped during training (it is fused into the loss).
+  std::size_t loss_depth() const;
+  // What the last layer's rows are: probabilities, log-probabilities or logits.
+  Output output_kind() const;
+
+  // Eval mode: runs layers [0, depth) on x: (B, inputs) and returns the last
+  // output, valid until the workspace is used again. Throws ConfigError if x
+  // is not `inputs()` wide.
+  ConstMatrixView<T> forward(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth) const;
+  ConstMatrixView<T> forward(Workspace<T>& ws, ConstMatrixView<T> x) const { return forward(ws, x, depth()); }
+
+  // Training mode: the same with dropout drawn for `step` and batch
+  // statistics, which are then folded into the running buffers.
+  ConstMatrixView<T> forward_train(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth,
+                                   const TrainingStep& step);
+
+  // Back-propagates d_out = dL/d(last output of the workspace's forward), for
+  // the same x, accumulating every parameter gradient.
+  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out);
+
+ private:
+  ConstMatrixView<T> run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth, Mode mode,
+                         const TrainingStep& step) const;
+
+  ModelSpec spec_;
+  std::vector<T> params_;
+  std::vector<T> grads_;
+  std::vector<T> buffers_;
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+};
+
+}  // namespace bpnet

@@ -1,0 +1,123 @@
+#include "bpnet/model.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "bpnet/error.hpp"
+#include "bpnet/layer_registry.hpp"
+
+namespace bpnet {
+
+template <typename T>
+Model<T>::Model(const ModelSpec& spec) : spec_(spec) {
+  spec_.validate();
+  std::size_t width = spec_.inputs;
+  for (const LayerSpec& layer_spec : spec_.layers) {
+    layers_.push_back(make_layer<T>(layer_spec, width));
+    width = layers_.back()->out_features();
+  }
+  std::size_t param_total = 0, buffer_total = 0;
+  for (const auto& layer : layers_) {
+    param_total += layer->parameter_count();
+    buffer_total += layer->buffer_count();
+  }
+  params_.assign(param_total, T(0));
+  grads_.assign(param_total, T(0));
+  buffers_.assign(buffer_total, T(0));
+  std::size_t param_offset = 0, buffer_offset = 0;
+  for (auto& layer : layers_) {
+    const std::size_t p = layer->parameter_count(), b = layer->buffer_count();
+    layer->bind(std::span<T>(params_).subspan(param_offset, p), std::span<T>(grads_).subspan(param_offset, p),
+                std::span<T>(buffers_).subspan(buffer_offset, b));
+    param_offset += p;
+    buffer_offset += b;
+  }
+  // Buffers have fixed starting values (running variance 1); the layers
+  // that have them draw nothing from the generator.
+  Rng unused(0);
+  for (auto& layer : layers_) {
+    if (layer->buffer_count() > 0) layer->initialize(Init::torch, unused);
+  }
+}
+
+template <typename T>
+void Model<T>::zero_grad() {
+  std::fill(grads_.begin(), grads_.end(), T(0));
+}
+
+template <typename T>
+void Model<T>::initialize(Init init, Rng& rng) {
+  for (auto& layer : layers_) layer->initialize(init, rng);
+}
+
+template <typename T>
+std::size_t Model<T>::loss_depth() const {
+  const bool fused = spec_.loss == LossKind::cross_entropy && layers_.back()->type() == "Softmax";
+  return fused ? depth() - 1 : depth();
+}
+
+template <typename T>
+Output Model<T>::output_kind() const {
+  const std::string_view last = layers_.back()->type();
+  if (last == "Softmax") return Output::softmax;
+  if (last == "LogSoftmax") return Output::log_softmax;
+  return Output::linear;
+}
+
+template <typename T>
+ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth, Mode mode,
+                                 const TrainingStep& step) const {
+  if (x.cols != inputs()) {
+    throw ConfigError(fmt::format("the model takes {} inputs per image but was given {}", inputs(), x.cols));
+  }
+  if (depth > layers_.size()) throw ConfigError("forward depth beyond the last layer");
+  ws.outputs.resize(layers_.size());
+  ws.scratch.resize(layers_.size());
+  ws.contexts.resize(layers_.size());
+  ws.depth = depth;
+  ConstMatrixView<T> input = x;
+  for (std::size_t i = 0; i < depth; ++i) {
+    LayerContext<T>& ctx = ws.contexts[i];
+    ctx.mode = mode;
+    ctx.random = mode == Mode::train ? RandomStream(step.seed, step.step, i) : RandomStream();
+    ctx.scratch = &ws.scratch[i];
+    ws.outputs[i].resize(x.rows, layers_[i]->out_features());
+    layers_[i]->forward(ctx, input, ws.outputs[i]);
+    input = ws.outputs[i];
+  }
+  return input;
+}
+
+template <typename T>
+ConstMatrixView<T> Model<T>::forward(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth) const {
+  return run(ws, x, depth, Mode::eval, {});
+}
+
+template <typename T>
+ConstMatrixView<T> Model<T>::forward_train(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth,
+                                           const TrainingStep& step) {
+  const ConstMatrixView<T> out = run(ws, x, depth, Mode::train, step);
+  for (std::size_t i = 0; i < depth; ++i) layers_[i]->update_buffers(ws.contexts[i]);
+  return out;
+}
+
+template <typename T>
+void Model<T>::backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out) {
+  ConstMatrixView<T> dy = d_out;
+  for (std::size_t i = ws.depth; i-- > 0;) {
+    const ConstMatrixView<T> input = i == 0 ? x : ConstMatrixView<T>(ws.outputs[i - 1]);
+    layers_[i]->accumulate_parameter_gradient(ws.contexts[i], input, dy);
+    if (i == 0) break;  // nobody needs dL/dx of the data itself
+    ws.grad_in.resize(x.rows, layers_[i]->in_features());
+    layers_[i]->backward_input(ws.contexts[i], input, ws.outputs[i], dy, ws.grad_in);
+    std::swap(ws.grad_in, ws.grad_out);
+    dy = ws.grad_out;
+  }
+}
+
+template class Model<float>;
+template class Model<double>;
+
+}  // namespace bpnet
