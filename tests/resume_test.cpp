@@ -100,5 +100,47 @@ TEST(Checkpoint, StateOfAnotherNetworkIsRefused) {
   EXPECT_THROW(trainer.restore(state), ConfigError);
 }
 
+TEST(Resume, DropoutBatchNormScheduleAndEarlyStoppingResumeBitIdentical) {
+  Dataset train = testing::synthetic_dataset(400, 9);
+  const Dataset validation = split_off_tail(train, 0.25);
+  TrainConfig config = preset("torch-seed");
+  config.model = expand({.sizes = {20, 16, 10}, .dropout = 0.3, .batchnorm = true}, LossKind::nll, Normalize::unit);
+  config.batch = 16;
+  config.epochs = 6;
+  config.threads = 1;
+  config.validation_split = 0.25;
+  config.optimizer = {.kind = OptimizerKind::adam, .lr = 0.01};
+  config.schedule = {.kind = ScheduleKind::plateau, .warmup_epochs = 1, .gamma = 0.5, .plateau_patience = 0};
+  config.early_stopping = {.patience = 3, .monitor = Monitor::val_accuracy};
+
+  Trainer uninterrupted(config, train, &validation);
+  fit(uninterrupted);
+
+  // Stop in epoch 3 after its 5th batch, write and read the checkpoint.
+  std::atomic<bool> stop{false};
+  Trainer first(config, train, &validation);
+  first.set_stop_flag(&stop);
+  fit(first, {.on_step = [&](std::size_t done, std::size_t, double, double) {
+                if (first.history().size() == 2 && done == 5) stop = true;
+              }});
+  ASSERT_EQ(first.state().steps_done, 5u);
+  testing::ScratchDir dir;
+  save_checkpoint(dir / "c.bpck", {first.config(), first.state(), "", "", 0});
+  const Checkpoint loaded = load_checkpoint(dir / "c.bpck");
+  Trainer second(loaded.config, train, &validation);
+  second.restore(loaded.state);
+  fit(second);
+
+  const auto values = [](std::span<const float> s) { return std::vector<float>(s.begin(), s.end()); };
+  EXPECT_EQ(values(second.model().parameters()), values(uninterrupted.model().parameters()));
+  EXPECT_EQ(values(second.model().buffers()), values(uninterrupted.model().buffers()));
+  EXPECT_EQ(second.best_epoch(), uninterrupted.best_epoch());
+  ASSERT_EQ(second.history().size(), uninterrupted.history().size());
+  for (std::size_t e = 0; e < second.history().size(); ++e) {
+    EXPECT_EQ(second.history()[e].loss, uninterrupted.history()[e].loss) << "epoch " << e + 1;
+    EXPECT_EQ(second.history()[e].lr, uninterrupted.history()[e].lr) << "epoch " << e + 1;
+  }
+}
+
 }  // namespace
 }  // namespace bpnet

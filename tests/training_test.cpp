@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <thread>
 
 #include "batch_loader.hpp"
 #include "bpnet/error.hpp"
@@ -156,6 +157,148 @@ TEST(RealMnist, OneEpochOfTorchSeedLearns) {
   // PyTorch's tutorial network is at about 90% after its first epoch.
   EXPECT_GT(result.accuracy, 0.88);
   EXPECT_EQ(result.n, 10000u);
+}
+
+}  // namespace
+}  // namespace bpnet
+
+namespace bpnet {
+namespace {
+
+TrainConfig regularised_config() {
+  TrainConfig config = preset("torch-seed");
+  config.model = expand({.sizes = {20, 16, 10}, .dropout = 0.25, .batchnorm = true}, LossKind::nll, Normalize::unit);
+  config.batch = 16;
+  config.epochs = 12;
+  config.threads = 1;
+  config.validation_split = 0.25;
+  config.optimizer = {.kind = OptimizerKind::adam, .lr = 0.01};
+  config.schedule = {.kind = ScheduleKind::cosine, .warmup_epochs = 1};
+  config.early_stopping = {.patience = 2};
+  return config;
+}
+
+// Runs fit() and keeps a copy of the parameters after every epoch.
+std::vector<std::vector<float>> fit_keeping_every_epoch(Trainer& trainer) {
+  std::vector<std::vector<float>> after_epoch;
+  FitCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochRecord&) {
+    after_epoch.emplace_back(trainer.model().parameters().begin(), trainer.model().parameters().end());
+  };
+  fit(trainer, callbacks);
+  return after_epoch;
+}
+
+TEST(EarlyStopping, RestoresExactlyTheBestEpochsParameters) {
+  Dataset train = testing::synthetic_dataset(400, 3);
+  const Dataset validation = split_off_tail(train, 0.25);
+  TrainConfig config = regularised_config();
+  config.validation_split = 0.25;
+  Trainer trainer(config, train, &validation);
+  const auto snapshots = fit_keeping_every_epoch(trainer);
+  const auto& history = trainer.history();
+  // The best epoch is the one with the lowest val_loss (min_delta 0)...
+  std::size_t best = 0;
+  for (std::size_t e = 0; e < history.size(); ++e) {
+    if (*history[e].val_loss < *history[best].val_loss) best = e;
+  }
+  EXPECT_EQ(trainer.best_epoch(), best + 1);
+  // ...and the model ends with that epoch's parameters, bit for bit.
+  const auto params = trainer.model().parameters();
+  EXPECT_EQ(std::vector<float>(params.begin(), params.end()), snapshots[best]);
+  if (trainer.stopped_early()) {
+    EXPECT_EQ(history.size(), best + 1 + config.early_stopping.patience);
+  }
+}
+
+TEST(EarlyStopping, StopsAfterPatienceEpochsWithoutImprovement) {
+  Dataset train = testing::synthetic_dataset(400, 3);
+  const Dataset validation = split_off_tail(train, 0.25);
+  TrainConfig config = regularised_config();
+  config.early_stopping.min_delta = 100;  // nothing after epoch 1 counts as better
+  Trainer trainer(config, train, &validation);
+  const auto snapshots = fit_keeping_every_epoch(trainer);
+  EXPECT_TRUE(trainer.stopped_early());
+  EXPECT_EQ(trainer.history().size(), 3u);
+  EXPECT_EQ(trainer.best_epoch(), 1u);
+  const auto params = trainer.model().parameters();
+  EXPECT_EQ(std::vector<float>(params.begin(), params.end()), snapshots[0]);
+}
+
+TEST(EarlyStopping, WithoutAValidationSplitIsAConfigError) {
+  const Dataset train = testing::synthetic_dataset(100, 3);
+  TrainConfig config = regularised_config();
+  config.validation_split = 0;
+  EXPECT_THROW(Trainer(config, train), ConfigError);
+}
+
+TEST(BatchNorm, ABatchOfOneIsRefusedBeforeTraining) {
+  const Dataset train = testing::synthetic_dataset(97, 3);  // 97 = 6 * 16 + 1
+  TrainConfig config = regularised_config();
+  config.validation_split = 0;
+  config.early_stopping = {};
+  EXPECT_THROW(Trainer(config, train), ConfigError);
+}
+
+TEST(Training, DropoutAndBatchNormResultsDoNotDependOnWorkers) {
+  Dataset train = testing::synthetic_dataset(320, 3);
+  const Dataset validation = split_off_tail(train, 0.25);
+  TrainConfig config = regularised_config();
+  config.epochs = 3;
+  Trainer a(config, train, &validation);
+  fit(a);
+  config.workers = 3;
+  Trainer b(config, train, &validation);
+  fit(b);
+  EXPECT_EQ(std::vector<float>(a.model().parameters().begin(), a.model().parameters().end()),
+            std::vector<float>(b.model().parameters().begin(), b.model().parameters().end()));
+  EXPECT_EQ(std::vector<float>(a.model().buffers().begin(), a.model().buffers().end()),
+            std::vector<float>(b.model().buffers().begin(), b.model().buffers().end()));
+}
+
+TEST(Predictor, EightThreadsPredictingWithOneModelAgreeWithOne) {
+  Dataset train = testing::synthetic_dataset(320, 3);
+  const Dataset validation = split_off_tail(train, 0.25);
+  TrainConfig config = regularised_config();
+  config.epochs = 2;
+  Trainer trainer(config, train, &validation);
+  fit(trainer);
+  const Model<float>& model = trainer.model();  // shared, const: no locks
+  const Dataset test = testing::synthetic_dataset(257, 8);
+  const std::vector<Prediction> alone = predict_all(model, test, 7);
+  std::vector<std::vector<Prediction>> results(8);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&, t] { results[t] = predict_all(model, test, 7); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& result : results) {
+    ASSERT_EQ(result.size(), alone.size());
+    for (std::size_t i = 0; i < alone.size(); ++i) {
+      EXPECT_EQ(result[i].predicted, alone[i].predicted) << i;
+      EXPECT_EQ(result[i].confidence, alone[i].confidence) << i;
+    }
+  }
+}
+
+TEST(Training, InitFromCopiesParametersAndRefusesAnotherArchitecture) {
+  const Dataset train = testing::synthetic_dataset(100, 3);
+  TrainConfig config = small_config();
+  Trainer source(config, train);
+  source.run_epoch();
+  config.seed = 99;
+  Trainer tuned(config, train);
+  tuned.start_from(source.model(), "source.bpn");
+  EXPECT_EQ(std::vector<float>(tuned.model().parameters().begin(), tuned.model().parameters().end()),
+            std::vector<float>(source.model().parameters().begin(), source.model().parameters().end()));
+  config.model = testing::mlp_spec({20, 13, 10});
+  Trainer other(config, train);
+  try {
+    other.start_from(source.model(), "source.bpn");
+    FAIL() << "a 20-12-10 model was loaded into a 20-13-10 one";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--init-from source.bpn: its architecture"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -152,9 +152,9 @@ class Trainer {
 
 // The training loop. Callbacks are optional; each sees the trainer.
 struct FitCallbacks {
-  StepCallback on_step;                                // after every batch (progress bars)
-  std::function<void()> on_epoch_start;                // before each epoch
-  std::function<void(const EpochRecord&)> on_epoch;    // after each epoch (print, checkpoint)
+  StepCallback on_step = {};                              // after every batch (progress bars)
+  std::function<void()> on_epoch_start = {};              // before each epoch
+  std::function<void(const EpochRecord&)> on_epoch = {};  // after each epoch (print, checkpoint)
 };
 
 enum class FitOutcome { completed, early_stopped, interrupted };
