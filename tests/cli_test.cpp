@@ -122,6 +122,65 @@ TEST_F(Cli, ValidationSplitFillsValidationFields) {
   EXPECT_TRUE(json["epochs"][1]["val_accuracy"].is_number());
 }
 
+TEST_F(Cli, ArchFileBatchNormDropoutEarlyStoppingAndSummary) {
+  const std::string arch = (dir_ / "arch.json").string();
+  const std::string text = R"([{"type":"Linear","out":12},{"type":"BatchNorm1d"},{"type":"GELU"},)"
+                           R"({"type":"Dropout","p":0.2},{"type":"Linear","out":10},{"type":"LogSoftmax"}])";
+  testing::write_bytes(arch, testing::Bytes(text.begin(), text.end()));
+  const std::string model = (dir_ / "m.bpn").string();
+  const std::string history = (dir_ / "h.json").string();
+  // Batches of 25 divide both 225 and 300 training images: BatchNorm1d never sees a batch of one.
+  const Outcome trained = run_bpnet("train " + data() + " --arch " + arch + " --threads 1 --batch 25 --epochs 4 " +
+                                    "--validation-split 0.25 --early-stopping 2 --lr-schedule cosine --optimizer adam " +
+                                    "--run-dir " + (dir_ / "run").string() + " --save " + model + " --history " + history);
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_NE(trained.output.find("20 -> Linear(12) -> BatchNorm1d -> GELU -> Dropout(p=0.2) -> Linear(10)"),
+            std::string::npos) << trained.output;
+  EXPECT_NE(trained.output.find("the model has the weights of epoch"), std::string::npos) << trained.output;
+  const auto json = nlohmann::json::parse(testing::read_bytes(history));
+  EXPECT_TRUE(json["best_epoch"].is_number()) << json.dump();
+  EXPECT_TRUE(json["stopped_by"] == "completed" || json["stopped_by"] == "early_stopping") << json.dump();
+  EXPECT_TRUE(json["epochs"][0]["lr"].is_number());
+
+  // Keras counts BatchNorm's running mean and variance as non-trainable.
+  const Outcome summary = run_bpnet("summary --model " + model);
+  ASSERT_EQ(summary.exit_code, 0) << summary.output;
+  EXPECT_NE(summary.output.find("layer_2 (BatchNorm1d)"), std::string::npos) << summary.output;
+  EXPECT_NE(summary.output.find("layer_4 (Dropout) p=0.2"), std::string::npos) << summary.output;
+  // 20*12+12 + 2*12 + 12*10+10 = 406 trainable, 2*12 = 24 non-trainable.
+  EXPECT_NE(summary.output.find("Total params: 430"), std::string::npos) << summary.output;
+  EXPECT_NE(summary.output.find("Trainable params: 406"), std::string::npos) << summary.output;
+  EXPECT_NE(summary.output.find("Non-trainable params: 24"), std::string::npos) << summary.output;
+
+  // Fine-tuning starts from it; another architecture is refused.
+  const Outcome tuned = run_bpnet("train " + data() + " --arch " + arch + " --threads 1 --batch 25 --epochs 1 " +
+                                  "--init-from " + model + " --run-dir " + (dir_ / "run2").string());
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.output;
+  EXPECT_NE(tuned.output.find("starting from the parameters of " + model), std::string::npos) << tuned.output;
+  expect_failure("train " + small() + " --init-from " + model, 2, "its architecture (20 -> Linear(12)");
+}
+
+TEST_F(Cli, NewFlagsRejectNonsenseBeforeTraining) {
+  expect_failure("train " + small() + " --early-stopping 3", 2, "--early-stopping watches the validation set");
+  expect_failure("train " + small() + " --dropout 1.5", 2, "--dropout must be in [0, 1)");
+  expect_failure("train " + small() + " --lr-schedule sometimes", 2, "unknown --lr-schedule 'sometimes'");
+  expect_failure("train " + small() + " --warmup-epochs 9 --epochs 3", 2, "--warmup-epochs must be less than");
+  expect_failure("train " + small() + " --monitor accuracy --validation-split 0.2 --early-stopping 2", 2,
+                 "unknown --monitor 'accuracy'");
+  expect_failure("train " + small() + " --arch x.json", 2, "--arch gives the whole layer list");
+  expect_failure("train " + data() + " --arch " + (dir_ / "none.json").string(), 2, "none.json: no such file");
+}
+
+TEST_F(Cli, PredictRefusesAModelOfAnotherImageSize) {
+  // A model for 20-pixel images on 28x28 images: refused, not read past the end.
+  const std::string model = (dir_ / "m.bpn").string();
+  ASSERT_EQ(run_bpnet("train " + small() + " --epochs 1 --save " + model).exit_code, 0);
+  testing::ScratchDir other;
+  testing::write_synthetic_split_files(other.path(), 50, 20, 28, 28);
+  expect_failure("predict --model " + model + " --data " + other.path().string() + " --index 0", 2,
+                 "takes 4x5 images but the test images in " + other.path().string() + " are 28x28");
+}
+
 TEST_F(Cli, DamagedModelFileExitsOne) {
   testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
   expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");

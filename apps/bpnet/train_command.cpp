@@ -59,7 +59,7 @@ ModelSpec model_from(const TrainFlags& f, const ModelSpec& preset_model) {
   const LossKind loss = f.loss ? parse_loss(*f.loss) : preset_model.loss;
   const Normalize normalize = f.normalize ? parse_normalize(*f.normalize) : preset_model.normalize;
   if (f.arch) {
-    if (f.layers || f.activation || f.output || f.dropout || f.batchnorm) {
+    if (f.layers || f.activation || f.output || f.dropout || f.batchnorm.value_or(false)) {
       throw ConfigError("--arch gives the whole layer list: leave out --layers, --activation, --output, "
                         "--dropout and --batchnorm");
     }
