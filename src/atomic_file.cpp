@@ -75,6 +75,36 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const st
   temp.mark_renamed();
 }
 
+namespace {
+
+// Creates `folder` if missing and proves it writable; `target` names what the
+// caller wants to write, for the message.
+void probe_folder(const std::filesystem::path& folder, const std::filesystem::path& target) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec || !std::filesystem::is_directory(folder, ec)) {
+    throw WriteError(target.string(), fmt::format("cannot create folder {}: {}", folder.string(),
+                                                  ec ? ec.message() : "a file of that name is in the way"));
+  }
+  TemporaryFile probe((folder / ".bpnet-write-test-XXXXXX").string());
+  if (probe.fd() < 0) fail(target, fmt::format("cannot write in {}", folder.string()), errno);
+}
+
+}  // namespace
+
+void prepare_output_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::symlink_status(path, ec);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    throw WriteError(path.string(), std::filesystem::is_directory(status)
+                                        ? "it is a folder; give a file name"
+                                        : "it exists and is not a regular file; refusing to replace it");
+  }
+  probe_folder(path.parent_path().empty() ? "." : path.parent_path(), path);
+}
+
+void prepare_output_folder(const std::filesystem::path& folder) { probe_folder(folder, folder); }
+
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
   write_file_atomically(
       path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "bpnet/error.hpp"
-#include "suggest.hpp"
+#include "bpnet/suggest.hpp"
 
 namespace bpnet {
 namespace {

@@ -304,6 +304,7 @@ std::string_view name(FitOutcome outcome) {
 
 FitOutcome fit(Trainer& trainer, const FitCallbacks& callbacks) {
   while (!trainer.finished()) {
+    if (trainer.stop_requested()) return FitOutcome::interrupted;
     if (callbacks.on_epoch_start) callbacks.on_epoch_start();
     const std::optional<EpochRecord> record = trainer.run_epoch(callbacks.on_step);
     if (!record) return FitOutcome::interrupted;

@@ -157,7 +157,7 @@ TEST_F(Cli, ArchFileBatchNormDropoutEarlyStoppingAndSummary) {
                                   "--init-from " + model + " --run-dir " + (dir_ / "run2").string());
   ASSERT_EQ(tuned.exit_code, 0) << tuned.output;
   EXPECT_NE(tuned.output.find("starting from the parameters of " + model), std::string::npos) << tuned.output;
-  expect_failure("train " + small() + " --init-from " + model, 2, "its architecture (20 -> Linear(12)");
+  expect_failure("train " + small() + " --overwrite --init-from " + model, 2, "its architecture (20 -> Linear(12)");
 }
 
 TEST_F(Cli, NewFlagsRejectNonsenseBeforeTraining) {
@@ -193,9 +193,9 @@ TEST_F(Cli, DamagedModelFileExitsOne) {
 namespace bpnet {
 namespace {
 
-// Runs bpnet with stdout on a pipe; sends SIGINT once a line containing
+// Runs bpnet with stdout on a pipe; sends `signal` once a line containing
 // `trigger` has been printed. Returns the exit code and all output.
-Outcome run_and_interrupt(const std::vector<std::string>& args, const std::string& trigger) {
+Outcome run_and_interrupt(const std::vector<std::string>& args, const std::string& trigger, int signal = SIGINT) {
   int out[2];
   if (::pipe(out) != 0) return {};
   const pid_t pid = ::fork();
@@ -217,7 +217,7 @@ Outcome run_and_interrupt(const std::vector<std::string>& args, const std::strin
   while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) {
     outcome.output.append(buffer, static_cast<std::size_t>(n));
     if (!sent && outcome.output.find(trigger) != std::string::npos) {
-      ::kill(pid, SIGINT);
+      ::kill(pid, signal);
       sent = true;
     }
   }
@@ -249,13 +249,18 @@ TEST_F(CliRobustness, CtrlCWritesACheckpointAndResumeEndsBitIdentical) {
   ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
   EXPECT_NE(stopped.output.find("resume with: bpnet train --resume " + stopped_dir), std::string::npos)
       << stopped.output;
+  // "stopped in epoch 2, after batch 17 of 94; checkpoint..." and later
+  // "resuming in epoch 2, after batch 17 of 94": the same words for the same place.
+  const std::size_t at = stopped.output.find("stopped ");
+  ASSERT_NE(at, std::string::npos) << stopped.output;
+  const std::string where = stopped.output.substr(at + 8, stopped.output.find(';', at) - at - 8);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "stopped" / "checkpoint.bpck"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "stopped" / "model.bpn"));
 
   expect_failure("train --resume " + stopped_dir + " --lr 0.5", 2, "--resume continues a run exactly");
   const Outcome resumed = run_bpnet("train --quiet-progress --resume " + stopped_dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("resuming after epoch"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming " + where + "\n"), std::string::npos) << where << "\n" << resumed.output;
 
   const std::string whole_dir = (dir_ / "whole").string();
   const Outcome whole = run_and_interrupt(with({"--run-dir", whole_dir}), "never printed");
@@ -281,13 +286,35 @@ TEST_F(CliRobustness, FullDiskKeepsThePreviousModelAndSaysWhy) {
     return o;
   }();
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
-  EXPECT_NE(outcome.output.find("cannot write " + model.string() + ": write failed: File too large"),
+  // The run folder is written first; its model is what the full disk stops.
+  EXPECT_NE(outcome.output.find("cannot write " + (dir_ / "run" / "model.bpn").string() +
+                                ": write failed: File too large"),
             std::string::npos)
       << outcome.output;
   EXPECT_EQ(testing::read_bytes(model), (testing::Bytes{'o', 'l', 'd'}));
-  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
-    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  for (const auto& folder : {dir_.path(), dir_ / "run"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+      EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+    }
   }
+}
+
+TEST_F(CliRobustness, CtrlCAfterTheLastBatchSaysTheResultsAreBeingWritten) {
+  // The signal arrives once training has printed its test accuracy: nothing
+  // is left to stop, so bpnet says so, finishes the results and exits 0.
+  const std::string args = "--data " + dir_.path().string() + " --layers 784,8,10 --epochs 1 --threads 1 --quiet-progress";
+  for (const int signal : {SIGINT, SIGTERM}) {
+    const std::string folder = (dir_ / ("run" + std::to_string(signal))).string();
+    const Outcome outcome = run_and_interrupt({"train", "--data", dir_.path().string(), "--layers", "784,8,10", "--epochs",
+                                               "1", "--threads", "1", "--quiet-progress", "--run-dir", folder},
+                                              "test: accuracy", signal);
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+    EXPECT_EQ(outcome.output.find("stopping after this batch"), std::string::npos) << outcome.output;
+    if (outcome.output.find("writing its results") == std::string::npos) continue;  // finished before the signal
+    EXPECT_EQ(outcome.output.find("SIGTERM") != std::string::npos, signal == SIGTERM) << outcome.output;
+    EXPECT_EQ(outcome.output.find("Ctrl-C") != std::string::npos, signal == SIGINT) << outcome.output;
+  }
+  (void)args;
 }
 
 TEST_F(CliRobustness, RefusesToSaveOverAFolderOrIntoAMissingOne) {
@@ -295,8 +322,39 @@ TEST_F(CliRobustness, RefusesToSaveOverAFolderOrIntoAMissingOne) {
   const std::string base = "train --data " + dir_.path().string() +
                            " --layers 784,8,10 --epochs 1 --threads 1 --quiet-progress --run-dir " +
                            (dir_ / "run").string();
-  expect_failure(base + " --save " + (dir_ / "folder").string(), 1, "is not a regular file; refusing to replace it");
-  expect_failure(base + " --save " + (dir_ / "no" / "m.bpn").string(), 1, "does not exist");
+  // Found before the first epoch, not after the run.
+  for (const char* flag : {"--save", "--history"}) {
+    const Outcome outcome = run_bpnet(base + " " + std::string(flag) + " " + (dir_ / "folder").string());
+    EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+    EXPECT_NE(outcome.output.find("cannot write " + (dir_ / "folder").string() + ": it is a folder; give a file name"),
+              std::string::npos) << outcome.output;
+    EXPECT_EQ(outcome.output.find("epoch 1/1"), std::string::npos) << "trained before failing:\n" << outcome.output;
+  }
+  testing::write_bytes(dir_ / "file", testing::Bytes{'x'});
+  const Outcome blocked = run_bpnet(base + " --save " + (dir_ / "file" / "m.bpn").string());
+  EXPECT_EQ(blocked.exit_code, 1) << blocked.output;
+  EXPECT_NE(blocked.output.find("cannot create folder " + (dir_ / "file").string()), std::string::npos) << blocked.output;
+  EXPECT_EQ(blocked.output.find("epoch 1/1"), std::string::npos) << blocked.output;
+  // A missing parent folder is created (documented in docs/robustness.md).
+  const Outcome made = run_bpnet(base + " --overwrite --save " + (dir_ / "new" / "m.bpn").string());
+  EXPECT_EQ(made.exit_code, 0) << made.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "new" / "m.bpn"));
+}
+
+TEST_F(CliRobustness, ARunFolderBelongsToOneRun) {
+  const std::string base = "train --data " + dir_.path().string() +
+                           " --layers 784,8,10 --epochs 1 --threads 1 --quiet-progress --run-dir " +
+                           (dir_ / "run").string();
+  ASSERT_EQ(run_bpnet(base).exit_code, 0);
+  testing::write_bytes(dir_ / "run" / "checkpoint.bpck", testing::Bytes{'o', 'l', 'd'});
+  testing::write_bytes(dir_ / "run" / "notes.txt", testing::Bytes{'m', 'i', 'n', 'e'});
+  expect_failure(base, 2, "holds another run's files (model.bpn, history.json");
+  const Outcome again = run_bpnet(base + " --overwrite");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  // bpnet's own files were replaced, the stale checkpoint is gone, the user's file stays.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "run" / "checkpoint.bpck"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run" / "model.bpn"));
+  EXPECT_EQ(testing::read_bytes(dir_ / "run" / "notes.txt"), (testing::Bytes{'m', 'i', 'n', 'e'}));
 }
 
 }  // namespace

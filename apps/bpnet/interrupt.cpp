@@ -7,17 +7,30 @@ namespace bpnet::cli {
 namespace {
 
 std::atomic<bool> stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the flag is set from a signal handler");
+std::atomic<bool> finishing{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the flags are read in a signal handler");
 
-void on_signal(int) {
+// Only write(2) is safe in a handler: the messages are fixed strings.
+void say(const char* text, std::size_t size) { (void)!::write(STDERR_FILENO, text, size); }
+#define BPNET_SAY(text) say(text, sizeof(text) - 1)
+
+void on_signal(int signal) {
+  const bool term = signal == SIGTERM;
   if (stop_requested.exchange(true)) {
-    constexpr char kMessage[] = "\nbpnet: interrupted again, exiting now\n";
-    (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    BPNET_SAY("\nbpnet: interrupted again, exiting now\n");
     ::_exit(kInterruptedExitCode);
   }
-  constexpr char kMessage[] = "\nbpnet: stopping after this batch (press Ctrl-C again to quit at once)\n";
-  (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  if (finishing.load()) {
+    if (term) BPNET_SAY("\nbpnet: SIGTERM: training is done; writing its results (send it again to quit at once)\n");
+    else BPNET_SAY("\nbpnet: training is done; writing its results (press Ctrl-C again to quit at once)\n");
+  } else if (term) {
+    BPNET_SAY("\nbpnet: SIGTERM: stopping after this batch to write a checkpoint (send it again to quit at once)\n");
+  } else {
+    BPNET_SAY("\nbpnet: stopping after this batch to write a checkpoint (press Ctrl-C again to quit at once)\n");
+  }
 }
+
+#undef BPNET_SAY
 
 }  // namespace
 
@@ -29,5 +42,7 @@ const std::atomic<bool>& install_interrupt_handlers() {
   ::sigaction(SIGTERM, &action, nullptr);
   return stop_requested;
 }
+
+void set_interrupt_phase(InterruptPhase phase) { finishing = phase == InterruptPhase::finishing; }
 
 }  // namespace bpnet::cli

@@ -11,6 +11,11 @@ namespace bpnet::cli {
 // Installs the handlers (once) and returns the flag they raise.
 const std::atomic<bool>& install_interrupt_handlers();
 
+// What a first signal interrupts, for its message: training stops after the
+// batch in hand; once training is over, the results are finished (seconds).
+enum class InterruptPhase { training, finishing };
+void set_interrupt_phase(InterruptPhase phase);
+
 inline constexpr int kInterruptedExitCode = 130;
 
 }  // namespace bpnet::cli

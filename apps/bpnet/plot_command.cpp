@@ -40,8 +40,11 @@ int run_plot(const PlotFlags& flags) {
 Command add_plot_command(CLI::App& app) {
   auto flags = std::make_shared<PlotFlags>();
   CLI::App* cmd = app.add_subcommand("plot", "Compare the curves of several runs on one chart");
-  cmd->add_option("--history", flags->histories, "History JSON of a run (repeat for each run)")->required();
-  cmd->add_option("--label", flags->labels, "Legend label per history, in the same order");
+  cmd->add_option("--history", flags->histories, "History JSON of a run (repeat for each run)")
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--label", flags->labels, "Legend label per history, in the same order")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--out", flags->out, "PNG file to write")->capture_default_str();
   cmd->add_option("--svg", flags->svg, "Also write the chart as SVG here");
   return [flags] { return run_plot(*flags); };

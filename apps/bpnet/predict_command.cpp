@@ -9,6 +9,7 @@
 #include "bpnet/loss.hpp"
 #include "bpnet/model_file.hpp"
 #include "bpnet/predictor.hpp"
+#include "cli_checks.hpp"
 #include "commands.hpp"
 
 namespace bpnet::cli {
@@ -61,7 +62,10 @@ Command add_predict_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("predict", "Predict test-set images by index");
   cmd->add_option("--model", flags->model, "Model file (.bpn)")->required();
   cmd->add_option("--data", flags->data, "Folder with the IDX files")->capture_default_str();
-  cmd->add_option("--index", flags->indices, "Test image indices (0-based), one or more")->required();
+  cmd->add_option("--index", flags->indices, "Test image indices (0-based), one or more")
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(not_negative());
   return [flags] { return run_predict(*flags); };
 }
 

@@ -2,8 +2,10 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <ctime>
 
@@ -128,6 +130,31 @@ img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
 }
 
 }  // namespace
+
+// Every file a run writes into its folder.
+constexpr std::array kRunFiles{"model.bpn",   "history.json",  "history.csv",  "config.json",
+                               "curves.png",  "curves.svg",    "samples.png",  "confusion.png",
+                               "mistakes.png", "report.html",  "checkpoint.bpck"};
+
+void claim_run_folder(const std::filesystem::path& folder, bool overwrite) {
+  prepare_output_folder(folder);
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const char* file : kRunFiles) {
+    if (std::filesystem::exists(folder / file, ec)) found.push_back(file);
+  }
+  if (found.empty()) return;
+  if (!overwrite) {
+    throw ConfigError(fmt::format("run folder {} holds another run's files ({}); choose another --run-dir, "
+                                  "or add --overwrite to replace them",
+                                  folder.string(), fmt::join(found, ", ")));
+  }
+  for (const std::string& file : found) {
+    if (!std::filesystem::remove(folder / file, ec) || ec) {
+      throw WriteError((folder / file).string(), fmt::format("cannot remove it for --overwrite: {}", ec.message()));
+    }
+  }
+}
 
 std::filesystem::path default_run_folder(const std::string& preset_name) {
   const std::time_t now = std::time(nullptr);

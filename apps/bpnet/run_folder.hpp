@@ -21,6 +21,12 @@ struct RunSummary {
   RunOutcome outcome;  // with the test evaluation set
 };
 
+// Makes `folder` this run's before training starts: creates it, proves it
+// writable, and refuses it if it holds files of another run (a model, a
+// history, a checkpoint...) unless `overwrite`, in which case it deletes
+// just those files. Throws ConfigError (refused) or WriteError.
+void claim_run_folder(const std::filesystem::path& folder, bool overwrite);
+
 // Writes every file of the run folder (creating the folder).
 void write_run_folder(const std::filesystem::path& folder, Trainer& trainer, const Dataset& test,
                       const RunSummary& summary);

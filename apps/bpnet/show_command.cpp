@@ -3,6 +3,7 @@
 
 #include "bpnet/error.hpp"
 #include "bpnet/plots.hpp"
+#include "cli_checks.hpp"
 #include "commands.hpp"
 
 namespace bpnet::cli {
@@ -34,7 +35,7 @@ Command add_show_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("show", "Draw one image of a data set, enlarged, as PNG");
   cmd->add_option("--data", flags->data, "Folder with the IDX files")->capture_default_str();
   cmd->add_option("--split", flags->split, "train or test")->capture_default_str();
-  cmd->add_option("--index", flags->index, "Image index (0-based)")->required();
+  cmd->add_option("--index", flags->index, "Image index (0-based)")->required()->check(not_negative());
   cmd->add_option("--out", flags->out, "PNG file to write")->capture_default_str();
   return [flags] { return run_show(*flags); };
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "bpnet/atomic_file.hpp"
 #include "bpnet/checkpoint.hpp"
@@ -15,6 +16,7 @@
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "bpnet/predictor.hpp"
+#include "cli_checks.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
@@ -43,6 +45,7 @@ struct TrainFlags {
   std::optional<std::string> save, history, run_dir, resume;
   std::optional<std::size_t> checkpoint_every;
   bool quiet_progress = false;
+  bool overwrite = false;
   // Whether any flag that shapes the run was given: a resumed run keeps the
   // recipe it started with.
   bool sets_the_recipe = false;
@@ -118,6 +121,27 @@ TrainConfig config_from(const TrainFlags& f) {
 }
 
 // "sgd lr 0.003 | cosine schedule, 2 warm-up epochs | early stopping 5 on val_loss"
+// Where a run stands, the same words on stopping and resuming:
+// "after epoch 2" or "in epoch 3, after batch 120 of 469".
+std::string position(const TrainerState& state, std::size_t steps_per_epoch) {
+  if (state.steps_done == 0) return fmt::format("after epoch {}", state.history.size());
+  return fmt::format("in epoch {}, after batch {} of {}", state.history.size() + 1, state.steps_done, steps_per_epoch);
+}
+
+// More threads than cores make OpenBLAS threads wait on each other.
+void warn_about_oversubscription(const TrainConfig& c) {
+  const auto cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores <= 0) return;
+  if (c.threads > cores) {
+    fmt::print(stderr, "bpnet: warning: --threads {} is more than the {} cores here; training will be slower, not faster\n",
+               c.threads, cores);
+  }
+  if (c.workers > cores) {
+    fmt::print(stderr, "bpnet: warning: --workers {} is more than the {} cores here; they will only wait\n",
+               c.workers, cores);
+  }
+}
+
 std::string recipe_summary(const TrainConfig& c) {
   std::string text = fmt::format("{} lr {}", name(c.optimizer.kind), c.optimizer.lr);
   if (c.schedule.kind != ScheduleKind::constant) text += fmt::format(" {}", name(c.schedule.kind));
@@ -184,6 +208,16 @@ int run_train(const TrainFlags& flags) {
   }
   const RunStart run = plan_run(flags);
   const TrainConfig& config = run.config;
+  // Every place a result goes is checked now, so that a typo never throws
+  // away a finished run.
+  if (flags.save) prepare_output_file(*flags.save);
+  if (flags.history) prepare_output_file(*flags.history);
+  if (run.state) {
+    prepare_output_folder(run.folder);  // resuming: the folder is this run's own
+  } else {
+    claim_run_folder(run.folder, flags.overwrite);
+  }
+  warn_about_oversubscription(config);
   std::unique_ptr<Model<float>> init_from;
   if (flags.init_from) init_from = load_model(*flags.init_from);
   const std::size_t classes = config.model.inputs == 0 ? 256 : config.model.classes();
@@ -200,18 +234,12 @@ int run_train(const TrainFlags& flags) {
   }
   if (init_from) trainer.start_from(*init_from, *flags.init_from);
   if (run.state) trainer.restore(*run.state);
-  std::error_code ec;
-  std::filesystem::create_directories(run.folder, ec);
-  if (ec) throw WriteError(run.folder.string(), ec.message());
   fmt::print("bpnet train: {} | {} | {} | batch {} | {} epochs | {} train / {} validation / {} test images | "
              "run folder {}\n",
              used.model.describe(), name(used.model.loss), recipe_summary(used), used.batch, used.epochs,
              train.count, validation.count, test.count, run.folder.string());
   if (init_from) fmt::print("starting from the parameters of {}\n", *flags.init_from);
-  if (run.state) {
-    fmt::print("resuming after epoch {}{}\n", run.state->history.size(),
-               run.state->steps_done ? fmt::format(", batch {}", run.state->steps_done) : "");
-  }
+  if (run.state) fmt::print("resuming {}\n", position(*run.state, trainer.steps_per_epoch()));
   std::fflush(stdout);
 
   trainer.set_stop_flag(&install_interrupt_handlers());
@@ -238,13 +266,12 @@ int run_train(const TrainFlags& flags) {
   if (outcome == FitOutcome::interrupted) {
     bar.clear();
     write_checkpoint(run, trainer, train_seconds);
-    const TrainerState state = trainer.state();
-    fmt::print("interrupted in epoch {}, after batch {}; checkpoint written to {}\n"
-               "resume with: bpnet train --resume {}\n",
-               state.history.size() + 1, state.steps_done, (run.folder / kCheckpointFile).string(),
+    fmt::print("stopped {}; checkpoint written to {}\nresume with: bpnet train --resume {}\n",
+               position(trainer.state(), trainer.steps_per_epoch()), (run.folder / kCheckpointFile).string(),
                run.folder.string());
     return kInterruptedExitCode;
   }
+  set_interrupt_phase(InterruptPhase::finishing);
   const std::size_t epochs_run = trainer.history().size();
   fmt::print("training time: {:.2f} s ({:.3f} s per epoch)\n", train_seconds,
              train_seconds / static_cast<double>(epochs_run));
@@ -263,19 +290,25 @@ int run_train(const TrainFlags& flags) {
   result.best_epoch = trainer.best_epoch();
   result.stopped_by = outcome == FitOutcome::early_stopped ? "early_stopping" : "completed";
   fmt::print("test: {}\n", accuracy_summary(*result.test));
-  if (flags.history) {
-    write_file_atomically(*flags.history, history_json(used, trainer.history(), result));
-    fmt::print("history written to {}\n", *flags.history);
-  }
-  if (flags.save) {
-    save_model(*flags.save, trainer.model());
-    fmt::print("model saved to {}\n", *flags.save);
-  }
+  // The run folder first: if --save or --history then fail, the model and
+  // its history are already safe there.
   const std::string title =
       fmt::format("{}: {}, {}, {}, batch {}: test accuracy {:.2f}%", run.preset, used.model.describe(),
                   name(used.model.loss), recipe_summary(used), used.batch, 100 * result.test->accuracy);
   write_run_folder(run.folder, trainer, test, {title, result});
   fmt::print("run folder: {} (model.bpn, report.html, curves.png, samples.png, ...)\n", run.folder.string());
+  try {
+    if (flags.history) {
+      write_file_atomically(*flags.history, history_json(used, trainer.history(), result));
+      fmt::print("history written to {}\n", *flags.history);
+    }
+    if (flags.save) {
+      save_model(*flags.save, trainer.model());
+      fmt::print("model saved to {}\n", *flags.save);
+    }
+  } catch (const WriteError& e) {
+    throw Error(fmt::format("{}; the trained model and its history are kept in {}", e.what(), run.folder.string()));
+  }
   return 0;
 }
 
@@ -306,34 +339,36 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--beta2", flags->beta2, "Adam beta2, in [0, 1)");
   cmd->add_option("--eps", flags->eps, "Adam epsilon, > 0 (Keras 1e-7, PyTorch 1e-8)");
   cmd->add_option("--weight-decay", flags->weight_decay, "L2 weight decay, >= 0");
-  cmd->add_option("--batch", flags->batch, "Mini-batch size, >= 1 (gd: gradient chunk size)");
-  cmd->add_option("--epochs", flags->epochs, "Passes over the training set, >= 1");
+  cmd->add_option("--batch", flags->batch, "Mini-batch size, >= 1 (gd: gradient chunk size)")->check(not_negative());
+  cmd->add_option("--epochs", flags->epochs, "Passes over the training set, >= 1")->check(not_negative());
   cmd->add_option("--lr-schedule", flags->lr_schedule, "constant, step, exponential, cosine, plateau");
-  cmd->add_option("--warmup-epochs", flags->warmup_epochs, "Linear warm-up of the learning rate, in [0, epochs)");
-  cmd->add_option("--lr-step-epochs", flags->lr_step_epochs, "step: epochs between reductions, >= 1 (default 10)");
+  cmd->add_option("--warmup-epochs", flags->warmup_epochs, "Linear warm-up of the learning rate, in [0, epochs)")->check(not_negative());
+  cmd->add_option("--lr-step-epochs", flags->lr_step_epochs, "step: epochs between reductions, >= 1 (default 10)")->check(not_negative());
   cmd->add_option("--lr-gamma", flags->lr_gamma, "step, exponential, plateau: factor, in (0, 1] (default 0.1)");
   cmd->add_option("--lr-min", flags->lr_min, "cosine: final rate; plateau: floor; in [0, lr] (default 0)");
   cmd->add_option("--plateau-patience", flags->plateau_patience,
-                  "plateau: epochs without improvement before reducing (default 10)");
+                  "plateau: epochs without improvement before reducing (default 10)")->check(not_negative());
   cmd->add_option("--early-stopping", flags->early_stopping,
                   "Stop after this many epochs without improvement and keep the best epoch's weights (needs "
-                  "--validation-split)");
+                  "--validation-split)")->check(not_negative());
   cmd->add_option("--monitor", flags->monitor, "What early stopping watches: val_loss (default) or val_accuracy");
   cmd->add_option("--min-delta", flags->min_delta, "Smallest change that counts as an improvement, >= 0");
   cmd->add_option("--validation-split", flags->validation_split,
                   "Fraction of the training set held out (its last part), in [0, 1)");
   cmd->add_option("--normalize", flags->normalize, "Pixel scaling: unit (x/255) or torch ((x/255-0.5)/0.5)");
   cmd->add_option("--init", flags->init, "Weight init: torch, xavier, he");
-  cmd->add_option("--seed", flags->seed, "Seed for initialisation and shuffling");
-  cmd->add_option("--threads", flags->threads, "Compute threads, 0 = all cores");
-  cmd->add_option("--workers", flags->workers, "Batch-preparation threads, 0 = on the training thread");
+  cmd->add_option("--seed", flags->seed, "Seed for initialisation and shuffling")->check(not_negative());
+  cmd->add_option("--threads", flags->threads, "Compute threads, in [0, 1024]; 0 = all cores (more than the cores slows training)");
+  cmd->add_option("--workers", flags->workers, "Batch-preparation threads, in [0, 16]; 0 = on the training thread");
   cmd->add_option("--save", flags->save, "Write the trained model to this file");
   cmd->add_option("--history", flags->history, "Write per-epoch metrics as JSON to this file");
   cmd->add_option("--run-dir", flags->run_dir,
                   "Folder for the model, history, pictures and report (default: runs/<time>-<preset>)");
   cmd->add_flag("--quiet-progress", flags->quiet_progress, "No progress bar, only per-epoch lines");
+  cmd->add_flag("--overwrite", flags->overwrite,
+                "Reuse a --run-dir that holds another run's files, deleting those files first");
   cmd->add_option("--checkpoint-every", flags->checkpoint_every,
-                  "Write the run folder's checkpoint.bpck every N epochs (Ctrl-C always writes one)");
+                  "Write the run folder's checkpoint.bpck every N epochs (Ctrl-C always writes one)")->check(not_negative());
   cmd->add_option("--resume", flags->resume, "Continue the run in this run folder from its checkpoint");
   return [flags, cmd] {
     for (const CLI::Option* option : cmd->get_options()) {

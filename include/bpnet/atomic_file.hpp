@@ -15,4 +15,12 @@ namespace bpnet {
 void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 
+// Checks, before long work starts, that files can be written there later:
+// creates missing parent folders, refuses a target that exists and is not a
+// regular file, and proves the folder writable by creating and removing a
+// temporary file in it. Throws WriteError naming the path and the reason.
+void prepare_output_file(const std::filesystem::path& path);
+// The same for a folder that files will be written into (created if missing).
+void prepare_output_folder(const std::filesystem::path& folder);
+
 }  // namespace bpnet

@@ -100,6 +100,7 @@ class Trainer {
   std::optional<EpochRecord> run_epoch(const StepCallback& on_step = {});
   // A flag (set from a signal handler, say) checked after every batch.
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
+  bool stop_requested() const { return stop_ && stop_->load(); }
 
   TrainerState state() const;
   // Continues from a state taken from a trainer of the same config and data.
@@ -118,7 +119,6 @@ class Trainer {
   std::size_t steps_per_epoch() const;
 
  private:
-  bool stop_requested() const { return stop_ && stop_->load(); }
   void begin_epoch();
   void check_finite(double batch_loss) const;
   double accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale);
@@ -160,7 +160,8 @@ struct FitCallbacks {
 enum class FitOutcome { completed, early_stopped, interrupted };
 std::string_view name(FitOutcome);
 
-// Runs epochs until the trainer is finished or its stop flag interrupts one.
+// Runs epochs until the trainer is finished or its stop flag is raised: in
+// an epoch, after the batch in hand; between epochs, before the next starts.
 FitOutcome fit(Trainer& trainer, const FitCallbacks& callbacks = {});
 
 }  // namespace bpnet

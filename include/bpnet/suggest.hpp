@@ -1,4 +1,4 @@
-// Internal: "did you mean" suggestions for misspelt names.
+// "Did you mean" suggestions for misspelt names: layer types, flags, commands.
 #pragma once
 
 #include <span>

@@ -1,0 +1,18 @@
+// Checks the command line applies to option values before they are converted.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace bpnet::cli {
+
+// For unsigned options: "-1" would otherwise wrap around to 2^64 - 1.
+inline CLI::Validator not_negative() {
+  return CLI::Validator(
+      [](std::string& value) {
+        return !value.empty() && value.front() == '-' ? "must not be negative (got " + value + ")" : std::string();
+      },
+      "", "not negative");
+}
+
+}  // namespace bpnet::cli
