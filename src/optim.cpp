@@ -25,6 +25,8 @@ OptimizerKind parse_optimizer(std::string_view text) {
   throw ConfigError(fmt::format("unknown optimizer '{}' (choose one of: gd, sgd, adam)", text));
 }
 
+double conventional_lr(OptimizerKind kind) { return kind == OptimizerKind::adam ? 1e-3 : 0.01; }
+
 void OptimizerOptions::validate() const {
   auto require = [](bool ok, std::string_view message, double value) {
     if (!ok) throw ConfigError(fmt::format("{} (got {})", message, value));

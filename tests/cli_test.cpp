@@ -160,6 +160,19 @@ TEST_F(Cli, ArchFileBatchNormDropoutEarlyStoppingAndSummary) {
   expect_failure("train " + small() + " --overwrite --init-from " + model, 2, "its architecture (20 -> Linear(12)");
 }
 
+TEST_F(Cli, SwitchingOptimizerFamilyTakesItsUsualRate) {
+  const auto lr_of = [&](const std::string& flags) {
+    const std::string history = (dir_ / "h.json").string();
+    const Outcome outcome = run_bpnet("train " + small() + " --overwrite --epochs 1 --history " + history + " " + flags);
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+    return nlohmann::json::parse(testing::read_bytes(history))["config"]["lr"].get<double>();
+  };
+  EXPECT_EQ(lr_of(""), 0.003);                          // torch-seed's SGD rate
+  EXPECT_EQ(lr_of("--optimizer adam"), 0.001);          // not SGD's 0.003
+  EXPECT_EQ(lr_of("--optimizer gd"), 0.003);            // same family: carried over
+  EXPECT_EQ(lr_of("--optimizer adam --lr 0.02"), 0.02);  // a given rate always wins
+}
+
 TEST_F(Cli, NewFlagsRejectNonsenseBeforeTraining) {
   expect_failure("train " + small() + " --early-stopping 3", 2, "--early-stopping watches the validation set");
   expect_failure("train " + small() + " --dropout 1.5", 2, "--dropout must be in [0, 1)");

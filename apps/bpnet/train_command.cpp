@@ -87,7 +87,14 @@ TrainConfig config_from(const TrainFlags& f) {
   TrainConfig c = preset(f.preset);
   c.model = model_from(f, c.model);
   if (f.init) c.init = parse_init(*f.init);
-  if (f.optimizer) c.optimizer.kind = parse_optimizer(*f.optimizer);
+  if (f.optimizer) {
+    const OptimizerKind kind = parse_optimizer(*f.optimizer);
+    // The preset's rate belongs to its optimizer: Adam does not inherit
+    // SGD's 0.003. Within a family (sgd <-> gd) the rate carries over.
+    const bool adam_before = c.optimizer.kind == OptimizerKind::adam;
+    if (adam_before != (kind == OptimizerKind::adam)) c.optimizer.lr = conventional_lr(kind);
+    c.optimizer.kind = kind;
+  }
   override_if_set(f.lr, c.optimizer.lr);
   override_if_set(f.momentum, c.optimizer.momentum);
   override_if_set(f.nesterov, c.optimizer.nesterov);
@@ -331,7 +338,9 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--init-from", flags->init_from, "Start from this saved model's parameters (same layers)");
   cmd->add_option("--output", flags->output, "Output layer: softmax, log-softmax, linear");
   cmd->add_option("--loss", flags->loss, "Loss: nll (log-probabilities), cross-entropy (logits), mse");
-  cmd->add_option("--optimizer", flags->optimizer, "gd (full batch), sgd, adam");
+  cmd->add_option("--optimizer", flags->optimizer,
+                  "gd (full batch), sgd, adam; switching between adam and sgd/gd without --lr takes that "
+                  "family's usual rate (adam 0.001, sgd 0.01)");
   cmd->add_option("--lr", flags->lr, "Learning rate, in (0, 1000]");
   cmd->add_option("--momentum", flags->momentum, "SGD/GD momentum, in [0, 1)");
   cmd->add_flag("--nesterov", flags->nesterov, "Nesterov momentum (SGD/GD)");

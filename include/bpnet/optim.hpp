@@ -16,6 +16,10 @@ namespace bpnet {
 enum class OptimizerKind { gd, sgd, adam };
 std::string_view name(OptimizerKind);
 OptimizerKind parse_optimizer(std::string_view);
+// The usual learning rate of an optimizer's family, for when a recipe
+// switches families without naming a rate: adam 1e-3 (PyTorch's and Keras'
+// default), sgd and gd 0.01 (Keras' default; PyTorch has none).
+double conventional_lr(OptimizerKind kind);
 
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::sgd;
