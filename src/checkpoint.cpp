@@ -67,7 +67,10 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   const nlohmann::json header = {{"config", config_to_json(c.config)},
                                  {"history", epochs_to_json(c.state.history)},
                                  {"progress", progress_to_json(c.state)},
-                                 {"notes", {{"data", c.data}, {"preset", c.preset}, {"train_seconds", c.train_seconds}}}};
+                                 {"notes", {{"data", c.data},
+                                            {"data_fingerprint", c.data_fingerprint},
+                                            {"preset", c.preset},
+                                            {"train_seconds", c.train_seconds}}}};
   const std::string text = header.dump();
   TrainerState state = c.state;
   std::size_t size = kPrefixBytes + text.size() + 4;
@@ -127,6 +130,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     progress_from_json(header.at("progress"), c.state);
     const auto& notes = header.at("notes");
     c.data = notes.at("data").get<std::string>();
+    c.data_fingerprint = notes.at("data_fingerprint").get<std::string>();
     c.preset = notes.at("preset").get<std::string>();
     c.train_seconds = notes.at("train_seconds").get<double>();
   } catch (const nlohmann::json::exception& e) {

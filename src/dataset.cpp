@@ -1,6 +1,9 @@
 #include "bpnet/dataset.hpp"
 
 #include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
 
 #include <array>
 #include <cmath>
@@ -49,6 +52,7 @@ Dataset load_idx_pair(const std::filesystem::path& images_path,
   }
   Dataset data;
   data.name = images_path.string();
+  data.labels_name = labels_path.string();
   data.count = images.dims[0];
   data.rows = images.dims[1];
   data.cols = images.dims[2];
@@ -65,6 +69,18 @@ Dataset load_dataset(const std::filesystem::path& dir, Split split, std::size_t 
   return load_idx_pair(images, labels, classes);
 }
 
+std::string fingerprint(const Dataset& data) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes lengths as uInt: feed the pixels in chunks.
+  for (std::size_t done = 0; done < data.pixels.size();) {
+    const std::size_t n = std::min<std::size_t>(data.pixels.size() - done, std::size_t{1} << 30);
+    crc = crc32(crc, data.pixels.data() + done, static_cast<uInt>(n));
+    done += n;
+  }
+  crc = crc32(crc, data.labels.data(), static_cast<uInt>(data.labels.size()));
+  return fmt::format("{} images of {}x{}, CRC-32 {:08x}", data.count, data.rows, data.cols, crc);
+}
+
 Dataset split_off_tail(Dataset& train, double fraction) {
   if (!(fraction >= 0 && fraction < 1)) {
     throw ConfigError(fmt::format("validation split must be in [0, 1) (got {})", fraction));
@@ -74,6 +90,7 @@ Dataset split_off_tail(Dataset& train, double fraction) {
   if (keep == 0) throw ConfigError("validation split leaves no training images");
   Dataset validation;
   validation.name = train.name + " (validation)";
+  validation.labels_name = train.labels_name + " (validation)";
   validation.rows = train.rows;
   validation.cols = train.cols;
   validation.count = train.count - keep;
@@ -92,12 +109,16 @@ Dataset split_off_tail(Dataset& train, double fraction) {
 namespace bpnet {
 
 void check_labels(const Dataset& data, std::size_t classes) {
-  for (std::size_t i = 0; i < data.count; ++i) {
-    if (data.labels[i] >= classes) {
-      throw DataError(data.name, fmt::format("label {} of image {} is outside the {} classes the network has",
-                                             data.labels[i], i, classes));
-    }
-  }
+  if (data.count == 0) return;
+  const auto largest = std::max_element(data.labels.begin(), data.labels.end());
+  if (*largest < classes) return;
+  // The data is fine (the reader checked it); the model is too small for it.
+  const auto image = static_cast<std::size_t>(largest - data.labels.begin());
+  throw ConfigError(fmt::format(
+      "the model has {} classes (labels 0 to {}) but the labels in {} go up to {} (image {}): give its last "
+      "layer {} outputs (--layers ...,{})",
+      classes, classes - 1, data.labels_name.empty() ? data.name : data.labels_name, *largest, image, *largest + 1,
+      *largest + 1));
 }
 
 }  // namespace bpnet

@@ -19,8 +19,10 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-Outcome run_bpnet(const std::string& arguments) {
-  const std::string command = std::string(BPNET_CLI_PATH) + " " + arguments + " 2>&1";
+// Runs bpnet with these arguments, from the folder `cwd` if one is given.
+Outcome run_bpnet(const std::string& arguments, const std::string& cwd = "") {
+  const std::string command =
+      (cwd.empty() ? "" : "cd " + cwd + " && ") + std::string(BPNET_CLI_PATH) + " " + arguments + " 2>&1";
   Outcome outcome;
   FILE* pipe = ::popen(command.c_str(), "r");
   char buffer[4096];
@@ -70,12 +72,22 @@ TEST_F(Cli, UsageErrorsExitTwo) {
 
 TEST_F(Cli, RuntimeErrorsExitOneWithOneLine) {
   expect_failure("train --data /nonexistent/folder", 1, "no such data folder");
-  testing::write_bytes(dir_ / "t10k-labels-idx1-ubyte", testing::idx_bytes({100}, testing::Bytes(100, 42)));
-  const Outcome outcome = run_bpnet("train " + small());
-  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
-  EXPECT_NE(outcome.output.find("t10k-labels-idx1-ubyte: at byte 8: expected a label in [0, 9], found 42"),
+  const auto truncated = testing::idx_bytes({100}, testing::Bytes(100, 1));
+  testing::write_bytes(dir_ / "t10k-labels-idx1-ubyte", testing::Bytes(truncated.begin(), truncated.end() - 10));
+  expect_failure("train " + small(), 1, "t10k-labels-idx1-ubyte");
+}
+
+TEST_F(Cli, LabelsBeyondTheModelsClassesBlameTheModel) {
+  // Labels 0..9 and a model with 5 outputs: the data is fine, the model is not.
+  const std::string labels = (dir_ / "train-labels-idx1-ubyte").string();
+  const Outcome outcome = run_bpnet("train " + data() + " --layers 20,16,5 --run-dir " + (dir_ / "run").string());
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("the model has 5 classes (labels 0 to 4) but the labels in " + labels +
+                                " go up to 9"),
             std::string::npos)
       << outcome.output;
+  EXPECT_NE(outcome.output.find("--layers ...,10"), std::string::npos) << outcome.output;
+  EXPECT_EQ(outcome.output.find("epoch 1"), std::string::npos) << outcome.output;
 }
 
 TEST_F(Cli, TrainSaveEvalPredictSummary) {
@@ -184,6 +196,19 @@ TEST_F(Cli, NewFlagsRejectNonsenseBeforeTraining) {
   expect_failure("train " + data() + " --arch " + (dir_ / "none.json").string(), 2, "none.json: no such file");
 }
 
+TEST_F(Cli, TestImagesOfAnotherSizeAreFoundBeforeTraining) {
+  testing::ScratchDir other;
+  testing::write_synthetic_split_files(other.path(), 50, 20, 28, 28);
+  for (const char* file : {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    std::filesystem::copy_file(other / file, dir_ / file, std::filesystem::copy_options::overwrite_existing);
+  }
+  const Outcome outcome = run_bpnet("train " + small());
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("the test images in " + dir_.path().string() + " are 28x28 but the training images are 4x5"),
+            std::string::npos) << outcome.output;
+  EXPECT_EQ(outcome.output.find("epoch 1"), std::string::npos) << "trained before failing:\n" << outcome.output;
+}
+
 TEST_F(Cli, PredictRefusesAModelOfAnotherImageSize) {
   // A model for 20-pixel images on 28x28 images: refused, not read past the end.
   const std::string model = (dir_ / "m.bpn").string();
@@ -208,7 +233,8 @@ namespace {
 
 // Runs bpnet with stdout on a pipe; sends `signal` once a line containing
 // `trigger` has been printed. Returns the exit code and all output.
-Outcome run_and_interrupt(const std::vector<std::string>& args, const std::string& trigger, int signal = SIGINT) {
+Outcome run_and_interrupt(const std::vector<std::string>& args, const std::string& trigger, int signal = SIGINT,
+                          const std::filesystem::path& cwd = {}) {
   int out[2];
   if (::pipe(out) != 0) return {};
   const pid_t pid = ::fork();
@@ -216,6 +242,7 @@ Outcome run_and_interrupt(const std::vector<std::string>& args, const std::strin
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(out[1], STDERR_FILENO);
     ::close(out[0]);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     std::vector<char*> argv{const_cast<char*>(BPNET_CLI_PATH)};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -248,8 +275,9 @@ class CliRobustness : public ::testing::Test {
 };
 
 TEST_F(CliRobustness, CtrlCWritesACheckpointAndResumeEndsBitIdentical) {
-  const std::string data = dir_.path().string();
-  const std::vector<std::string> recipe{"train", "--data", data, "--layers", "784,32,10", "--epochs", "30",
+  // Started with a relative --data from the data folder, resumed from "/":
+  // the checkpoint keeps the data folder as an absolute path.
+  const std::vector<std::string> recipe{"train", "--data", ".", "--layers", "784,32,10", "--epochs", "30",
                                         "--threads", "1", "--quiet-progress"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = recipe;
@@ -257,7 +285,7 @@ TEST_F(CliRobustness, CtrlCWritesACheckpointAndResumeEndsBitIdentical) {
     return args;
   };
   const std::string stopped_dir = (dir_ / "stopped").string();
-  const Outcome stopped = run_and_interrupt(with({"--run-dir", stopped_dir}), "epoch  1/30");
+  const Outcome stopped = run_and_interrupt(with({"--run-dir", stopped_dir}), "epoch  1/30", SIGINT, dir_.path());
   if (stopped.exit_code == 0) GTEST_SKIP() << "training finished before the signal arrived";
   ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
   EXPECT_NE(stopped.output.find("resume with: bpnet train --resume " + stopped_dir), std::string::npos)
@@ -271,12 +299,26 @@ TEST_F(CliRobustness, CtrlCWritesACheckpointAndResumeEndsBitIdentical) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "stopped" / "model.bpn"));
 
   expect_failure("train --resume " + stopped_dir + " --lr 0.5", 2, "--resume continues a run exactly");
-  const Outcome resumed = run_bpnet("train --quiet-progress --resume " + stopped_dir);
+  // Other data of the same shape is refused by its fingerprint.
+  testing::ScratchDir other;
+  testing::write_synthetic_split_files(other.path(), 3000, 100, 28, 28);
+  std::filesystem::copy_file(dir_ / "t10k-images-idx3-ubyte", other / "t10k-images-idx3-ubyte",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir_ / "t10k-labels-idx1-ubyte", other / "t10k-labels-idx1-ubyte",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto flipped = testing::read_bytes(dir_ / "train-images-idx3-ubyte");
+  flipped[1000] ^= 1;  // one pixel differs
+  testing::write_bytes(other / "train-images-idx3-ubyte", flipped);
+  std::filesystem::copy_file(dir_ / "train-labels-idx1-ubyte", other / "train-labels-idx1-ubyte",
+                             std::filesystem::copy_options::overwrite_existing);
+  expect_failure("train --resume " + stopped_dir + " --data " + other.path().string(), 2,
+                 "is not the data this run started with");
+  const Outcome resumed = run_bpnet("train --quiet-progress --resume " + stopped_dir, "/");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming " + where + "\n"), std::string::npos) << where << "\n" << resumed.output;
 
   const std::string whole_dir = (dir_ / "whole").string();
-  const Outcome whole = run_and_interrupt(with({"--run-dir", whole_dir}), "never printed");
+  const Outcome whole = run_and_interrupt(with({"--run-dir", whole_dir}), "never printed", SIGINT, dir_.path());
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   EXPECT_EQ(testing::read_bytes(dir_ / "stopped" / "model.bpn"), testing::read_bytes(dir_ / "whole" / "model.bpn"));
 }

@@ -53,7 +53,8 @@ TEST_P(Resume, StoppedMidEpochAndResumedFromFileIsBitIdentical) {
   EXPECT_EQ(first.state().steps_done, 3u);
 
   testing::ScratchDir dir;
-  save_checkpoint(dir / "c.bpck", {config, first.state(), "data/x", "kept", 1.5});
+  save_checkpoint(dir / "c.bpck",
+                  {.config = config, .state = first.state(), .data = "data/x", .preset = "kept", .train_seconds = 1.5});
   const Checkpoint loaded = load_checkpoint(dir / "c.bpck");
   EXPECT_EQ(loaded.preset, "kept");
   EXPECT_EQ(loaded.data, "data/x");
@@ -80,7 +81,7 @@ TEST(Checkpoint, DamageIsDetected) {
   Trainer trainer(config, train);
   trainer.run_epoch();
   testing::ScratchDir dir;
-  save_checkpoint(dir / "c.bpck", {config, trainer.state(), "", "", 0});
+  save_checkpoint(dir / "c.bpck", {.config = config, .state = trainer.state()});
   testing::Bytes bytes = testing::read_bytes(dir / "c.bpck");
   bytes[bytes.size() / 2] ^= 0x40;
   testing::write_bytes(dir / "bad.bpck", bytes);
@@ -125,7 +126,7 @@ TEST(Resume, DropoutBatchNormScheduleAndEarlyStoppingResumeBitIdentical) {
               }});
   ASSERT_EQ(first.state().steps_done, 5u);
   testing::ScratchDir dir;
-  save_checkpoint(dir / "c.bpck", {first.config(), first.state(), "", "", 0});
+  save_checkpoint(dir / "c.bpck", {.config = first.config(), .state = first.state()});
   const Checkpoint loaded = load_checkpoint(dir / "c.bpck");
   Trainer second(loaded.config, train, &validation);
   second.restore(loaded.state);

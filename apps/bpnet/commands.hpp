@@ -17,6 +17,9 @@ Command add_summary_command(CLI::App& app);
 Command add_plot_command(CLI::App& app);
 Command add_show_command(CLI::App& app);
 
+// Labels are bytes: what the reader accepts before the model is known.
+inline constexpr std::size_t kAnyLabel = 256;
+
 // Where data sets live unless --data says otherwise.
 inline constexpr const char* kDefaultDataDir = "data/mnist";
 

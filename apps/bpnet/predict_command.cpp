@@ -25,7 +25,8 @@ int run_predict(const PredictFlags& flags) {
   auto model = load_model(flags.model);
   const ModelSpec& spec = model->spec();
   const std::size_t classes = model->classes();
-  const Dataset test = load_dataset(flags.data, Split::test, classes);
+  const Dataset test = load_dataset(flags.data, Split::test, kAnyLabel);
+  check_labels(test, classes);
   if (test.features() != model->inputs()) {
     throw ConfigError(fmt::format("{} takes {}x{} images but the test images in {} are {}x{}", flags.model,
                                   spec.image_rows, spec.image_cols, flags.data, test.rows, test.cols));

@@ -175,6 +175,7 @@ constexpr const char* kCheckpointFile = "checkpoint.bpck";
 struct RunStart {
   TrainConfig config;
   std::string data;
+  std::string data_fingerprint;  // what a resumed run's data must match
   std::filesystem::path folder;
   std::string preset;
   std::optional<TrainerState> state;
@@ -185,7 +186,8 @@ RunStart plan_run(const TrainFlags& flags) {
   RunStart start;
   if (!flags.resume) {
     start.config = config_from(flags);
-    start.data = flags.data.value_or(kDefaultDataDir);
+    // Absolute, so that --resume finds the data from any folder.
+    start.data = std::filesystem::absolute(flags.data.value_or(kDefaultDataDir)).lexically_normal().string();
     start.preset = flags.preset;
     start.folder = flags.run_dir ? std::filesystem::path(*flags.run_dir) : default_run_folder(flags.preset);
     return start;
@@ -198,15 +200,21 @@ RunStart plan_run(const TrainFlags& flags) {
   Checkpoint checkpoint = load_checkpoint(start.folder / kCheckpointFile);
   start.config = checkpoint.config;
   start.data = flags.data.value_or(checkpoint.data);
+  start.data_fingerprint = checkpoint.data_fingerprint;
   start.preset = checkpoint.preset;
   start.train_seconds = checkpoint.train_seconds;
   start.state = std::move(checkpoint.state);
   return start;
 }
 
-void write_checkpoint(const RunStart& run, const Trainer& trainer, double train_seconds) {
-  save_checkpoint(run.folder / kCheckpointFile,
-                  {trainer.config(), trainer.state(), run.data, run.preset, train_seconds});
+void write_checkpoint(const RunStart& run, const std::string& data_fingerprint, const Trainer& trainer,
+                      double train_seconds) {
+  save_checkpoint(run.folder / kCheckpointFile, {.config = trainer.config(),
+                                                 .state = trainer.state(),
+                                                 .data = std::filesystem::absolute(run.data).string(),
+                                                 .data_fingerprint = data_fingerprint,
+                                                 .preset = run.preset,
+                                                 .train_seconds = train_seconds});
 }
 
 int run_train(const TrainFlags& flags) {
@@ -227,9 +235,16 @@ int run_train(const TrainFlags& flags) {
   warn_about_oversubscription(config);
   std::unique_ptr<Model<float>> init_from;
   if (flags.init_from) init_from = load_model(*flags.init_from);
-  const std::size_t classes = config.model.inputs == 0 ? 256 : config.model.classes();
-  Dataset train = load_dataset(run.data, Split::train, classes);
-  Dataset test = load_dataset(run.data, Split::test, classes);
+  // Labels are checked against the model once it is built, with a message
+  // that blames the model rather than the data.
+  Dataset train = load_dataset(run.data, Split::train, kAnyLabel);
+  Dataset test = load_dataset(run.data, Split::test, kAnyLabel);
+  const std::string data_fingerprint = fingerprint(train) + "; " + fingerprint(test);
+  if (run.state && data_fingerprint != run.data_fingerprint) {
+    throw ConfigError(fmt::format("--resume {}: the data in {} ({}) is not the data this run started with ({}); "
+                                  "pass --data with the original folder",
+                                  run.folder.string(), run.data, data_fingerprint, run.data_fingerprint));
+  }
   const Dataset validation = split_off_tail(train, config.validation_split);
 
   Trainer trainer(config, train, &validation);
@@ -265,14 +280,14 @@ int run_train(const TrainFlags& flags) {
     train_seconds += record.seconds;
     fmt::print("{}\n", epoch_line(record, used.epochs, show_lr));
     if (flags.checkpoint_every && record.epoch % *flags.checkpoint_every == 0) {
-      write_checkpoint(run, trainer, train_seconds);
+      write_checkpoint(run, data_fingerprint, trainer, train_seconds);
     }
     std::fflush(stdout);
   };
   const FitOutcome outcome = fit(trainer, callbacks);
   if (outcome == FitOutcome::interrupted) {
     bar.clear();
-    write_checkpoint(run, trainer, train_seconds);
+    write_checkpoint(run, data_fingerprint, trainer, train_seconds);
     fmt::print("stopped {}; checkpoint written to {}\nresume with: bpnet train --resume {}\n",
                position(trainer.state(), trainer.steps_per_epoch()), (run.folder / kCheckpointFile).string(),
                run.folder.string());

@@ -17,12 +17,13 @@ namespace bpnet {
 inline constexpr std::uint32_t kCheckpointFormatVersion = 2;
 
 struct Checkpoint {
-  TrainConfig config;
-  TrainerState state;
+  TrainConfig config = {};
+  TrainerState state = {};
   // Facts the command wants back on resume.
-  std::string data;          // the data folder
-  std::string preset;        // the preset the run started from
-  double train_seconds = 0;  // training time before the checkpoint
+  std::string data = {};              // the data folder, absolute
+  std::string data_fingerprint = {};  // of the training and test sets (dataset.hpp)
+  std::string preset = {};            // the preset the run started from
+  double train_seconds = 0;           // training time before the checkpoint
 };
 
 // Written atomically; throws WriteError.

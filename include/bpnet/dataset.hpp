@@ -11,7 +11,8 @@
 namespace bpnet {
 
 struct Dataset {
-  std::string name;                  // for messages, e.g. "data/mnist (train)"
+  std::string name;                  // for messages: the images file
+  std::string labels_name;           // for messages: the labels file
   std::size_t count = 0;             // N images
   std::size_t rows = 0, cols = 0;    // each image is rows x cols
   std::vector<std::uint8_t> pixels;  // (N, rows * cols)
@@ -32,6 +33,10 @@ Dataset load_idx_pair(const std::filesystem::path& images, const std::filesystem
 // or train-images.idx3-ubyte, each optionally .gz; t10k-... for test) and loads them.
 Dataset load_dataset(const std::filesystem::path& dir, Split split, std::size_t classes = 10);
 
+// "60000 images of 28x28, CRC-32 1a2b3c4d": what a checkpoint remembers of
+// its data, so that --resume refuses to continue on different data.
+std::string fingerprint(const Dataset& data);
+
 // Keras' validation_split: moves the last `fraction` of `train` (taken before
 // any shuffling) into the returned set. fraction in [0, 1); 0 returns an empty set.
 Dataset split_off_tail(Dataset& train, double fraction);
@@ -40,7 +45,8 @@ Dataset split_off_tail(Dataset& train, double fraction);
 
 namespace bpnet {
 
-// Throws DataError unless every label of `data` is below `classes`.
+// Throws ConfigError, blaming the model, unless every label of `data` is
+// below `classes` (the model's output count).
 void check_labels(const Dataset& data, std::size_t classes);
 
 }  // namespace bpnet
