@@ -18,6 +18,7 @@ class Writer {
  public:
   explicit Writer(std::size_t size) : bytes_(size) {}
   void raw(const void* data, std::size_t size) {
+    if (size == 0) return;  // an empty vector's data() may be null, which memcpy must not see
     std::memcpy(bytes_.data() + used_, data, size);
     used_ += size;
   }

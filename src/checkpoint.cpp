@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -118,7 +119,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     offset += 8;
     if (count > (end - offset) / 4) throw fail("truncated checkpoint");
     values->resize(static_cast<std::size_t>(count));
-    std::memcpy(values->data(), all.data() + offset, 4 * values->size());
+    std::copy_n(all.data() + offset, 4 * values->size(), reinterpret_cast<std::uint8_t*>(values->data()));
     offset += 4 * values->size();
   }
   if (offset != end) throw fail("unexpected bytes after the saved state");

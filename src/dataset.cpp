@@ -36,12 +36,19 @@ std::filesystem::path find_file(const std::filesystem::path& dir, const std::str
 
 Dataset load_idx_pair(const std::filesystem::path& images_path,
                       const std::filesystem::path& labels_path, std::size_t classes) {
+  // The headers are compared before either payload is read: a file that
+  // honestly claims millions of images beside 100 labels fails at once.
+  const std::uint32_t image_count = read_idx_dims(images_path, 3)[0];
+  const std::uint32_t label_count = read_idx_dims(labels_path, 1)[0];
+  if (label_count != image_count) {
+    throw DataError(labels_path.string(), 4,
+                    fmt::format("{} labels, one per image in {}", image_count, images_path.string()),
+                    fmt::format("{}", label_count));
+  }
   IdxArray images = read_idx(images_path, 3);
   IdxArray labels = read_idx(labels_path, 1);
   if (labels.dims[0] != images.dims[0]) {
-    throw DataError(labels_path.string(), 4, fmt::format("{} labels, one per image in {}",
-                                                         images.dims[0], images_path.string()),
-                    fmt::format("{}", labels.dims[0]));
+    throw DataError(labels_path.string(), "changed while being read");
   }
   for (std::size_t i = 0; i < labels.values.size(); ++i) {
     if (labels.values[i] >= classes) {

@@ -51,8 +51,9 @@ File open_for_reading(const std::filesystem::path& path) {
 
 // Inflates a gzip file, but never more than the header it contains says the
 // file holds (+1 byte, to detect trailing data): memory grows only with data
-// that really arrives, so a tiny hostile file cannot claim gigabytes.
-std::vector<std::uint8_t> read_gzip(const std::filesystem::path& path, std::size_t rank) {
+// that really arrives, so a tiny hostile file cannot claim gigabytes. With
+// `header_only`, stops as soon as the IDX header has been inflated.
+std::vector<std::uint8_t> read_gzip(const std::filesystem::path& path, std::size_t rank, bool header_only = false) {
   File file = open_for_reading(path);
   const std::string name = path.string();
   z_stream stream{};
@@ -85,6 +86,10 @@ std::vector<std::uint8_t> read_gzip(const std::filesystem::path& path, std::size
     }
     const std::size_t produced = sizeof chunk - stream.avail_out;
     out.insert(out.end(), chunk, chunk + produced);
+    if (header_only && out.size() >= header_length(rank)) {
+      out.resize(header_length(rank));
+      return out;
+    }
     if (limit == 0) limit = idx_expected_length(out, name, rank);
     if (limit != 0 && out.size() > limit) {
       out.resize(limit + 1);  // parse_idx reports the trailing bytes
@@ -158,6 +163,22 @@ IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& name,
   for (std::size_t i = 0; i < rank; ++i) array.dims.push_back(read_be32(&bytes[4 + 4 * i]));
   array.values.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header_length(rank)), bytes.end());
   return array;
+}
+
+std::vector<std::uint32_t> read_idx_dims(const std::filesystem::path& path, std::size_t rank) {
+  const std::string name = path.string();
+  File file = open_for_reading(path);
+  if (rank == 0 || rank > 255) throw DataError(name, "rank must be in [1, 255]");
+  std::vector<std::uint8_t> header(header_length(rank));
+  header.resize(std::fread(header.data(), 1, header.size(), file.get()));
+  if (header.size() >= 2 && header[0] == 0x1f && header[1] == 0x8b) header = read_gzip(path, rank, true);
+  if (idx_expected_length(header, name, rank) == 0) {
+    throw DataError(name, header.size(), fmt::format("a {}-byte header", header_length(rank)),
+                    fmt::format("end of file after {} bytes", header.size()));
+  }
+  std::vector<std::uint32_t> dims;
+  for (std::size_t i = 0; i < rank; ++i) dims.push_back(read_be32(&header[4 + 4 * i]));
+  return dims;
 }
 
 IdxArray read_idx(const std::filesystem::path& path, std::size_t rank) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -134,8 +135,8 @@ std::unique_ptr<Model<float>> decode_model(std::span<const std::uint8_t> bytes, 
     throw fail(fmt::format("expected {} bytes, found {}", offset + 4 * buffers + 4, bytes.size()));
   }
   auto model = std::make_unique<Model<float>>(spec);
-  std::memcpy(model->parameters().data(), bytes.data() + params_at, 4 * params);
-  std::memcpy(model->buffers().data(), bytes.data() + offset, 4 * buffers);
+  std::copy_n(bytes.data() + params_at, 4 * params, reinterpret_cast<std::uint8_t*>(model->parameters().data()));
+  std::copy_n(bytes.data() + offset, 4 * buffers, reinterpret_cast<std::uint8_t*>(model->buffers().data()));
   const auto check = [&](std::span<const float> values, const char* what) {
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (!std::isfinite(values[i])) throw fail(fmt::format("{} {} is not finite", what, i));

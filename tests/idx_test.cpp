@@ -1,6 +1,8 @@
 // The IDX reader against valid files and at least a dozen malformed ones,
 // each expecting its own specific error (file name, offset, problem).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <zlib.h>
 
 #include "bpnet/dataset.hpp"
 #include "bpnet/error.hpp"
@@ -177,6 +179,39 @@ TEST(IdxPair, CountMismatch) {
     EXPECT_NE(std::string(e.what()).find("expected 3 labels, one per image"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(IdxPair, HeadersAreComparedBeforeAGzipPayloadIsInflated) {
+  // A gzip file that honestly holds 100,000 blank 28x28 images (78 MB
+  // inflated, a few hundred KB on disk) beside 3 labels: the mismatch must
+  // be found from the headers, without inflating the images.
+  ScratchDir dir;
+  const auto images = dir / "images.gz";
+  {
+    gzFile out = gzopen(images.c_str(), "wb1");
+    ASSERT_NE(out, nullptr);
+    const Bytes header = idx_bytes({100000, 28, 28}, {});
+    gzwrite(out, header.data(), static_cast<unsigned>(header.size()));
+    const Bytes zeros(1 << 20, 0);
+    std::size_t left = std::size_t{100000} * 28 * 28;
+    while (left > 0) {
+      const auto n = static_cast<unsigned>(std::min(left, zeros.size()));
+      ASSERT_EQ(gzwrite(out, zeros.data(), n), static_cast<int>(n));
+      left -= n;
+    }
+    gzclose(out);
+  }
+  write_bytes(dir / "labels", idx_bytes({3}, {1, 2, 3}));
+  struct rusage before {}, after {};
+  ::getrusage(RUSAGE_SELF, &before);
+  try {
+    load_idx_pair(images, dir / "labels", 10);
+    FAIL() << "accepted 100000 images with 3 labels";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected 100000 labels, one per image"), std::string::npos) << e.what();
+  }
+  ::getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 32 * 1024) << "kB more at peak: the payload was inflated";
 }
 
 TEST(IdxPair, LabelOutOfRange) {

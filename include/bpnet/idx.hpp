@@ -27,6 +27,11 @@ inline constexpr std::uint64_t kMaxIdxPayloadBytes = std::uint64_t{8} << 30;
 // Reads `path` and checks it holds an unsigned-byte IDX array of `rank`.
 IdxArray read_idx(const std::filesystem::path& path, std::size_t rank);
 
+// Only the dimensions of `path`'s header (inflating no more of a gzip file
+// than the header), so that a pair of files can be compared before either
+// payload is read. Throws DataError like read_idx.
+std::vector<std::uint32_t> read_idx_dims(const std::filesystem::path& path, std::size_t rank);
+
 // Validates and copies an in-memory IDX image; `name` is used in errors.
 IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& name,
                    std::size_t rank);
