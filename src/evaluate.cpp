@@ -58,8 +58,9 @@ Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t 
     correct += result.confusion[c][c];
     const std::size_t total =
         std::accumulate(result.confusion[c].begin(), result.confusion[c].end(), std::size_t{0});
-    result.per_class_accuracy[c] =
-        total == 0 ? 0.0 : static_cast<double>(result.confusion[c][c]) / static_cast<double>(total);
+    if (total > 0) {
+      result.per_class_accuracy[c] = static_cast<double>(result.confusion[c][c]) / static_cast<double>(total);
+    }
   }
   const double n = static_cast<double>(data.count);
   result.loss = loss_sum / n;

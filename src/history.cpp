@@ -5,15 +5,28 @@
 #include <fstream>
 
 #include "bpnet/error.hpp"
+#include "bpnet/version.hpp"
 #include "json_forms.hpp"
 
 namespace bpnet {
 
-std::string history_json(const TrainConfig& config, const std::vector<EpochRecord>& epochs,
+namespace {
+
+nlohmann::json config_with_origin(const TrainConfig& config, const RunOrigin& origin) {
+  nlohmann::json j = config_to_json(config);
+  j["preset"] = origin.preset;
+  j["data"] = origin.data;
+  j["bpnet_version"] = kVersion;
+  return j;
+}
+
+}  // namespace
+
+std::string history_json(const TrainConfig& config, const RunOrigin& origin, const std::vector<EpochRecord>& epochs,
                          const RunOutcome& outcome) {
   nlohmann::json test = nullptr;
   if (outcome.test) test = {{"loss", outcome.test->loss}, {"accuracy", outcome.test->accuracy}, {"n", outcome.test->n}};
-  const nlohmann::json j = {{"config", config_to_json(config)},
+  const nlohmann::json j = {{"config", config_with_origin(config, origin)},
                             {"epochs", epochs_to_json(epochs)},
                             {"test", test},
                             {"train_seconds", outcome.train_seconds},
@@ -22,7 +35,9 @@ std::string history_json(const TrainConfig& config, const std::vector<EpochRecor
   return j.dump(2) + "\n";
 }
 
-std::string config_json(const TrainConfig& config) { return config_to_json(config).dump(2) + "\n"; }
+std::string config_json(const TrainConfig& config, const RunOrigin& origin) {
+  return config_with_origin(config, origin).dump(2) + "\n";
+}
 
 std::string evaluation_json(const Evaluation& evaluation) { return evaluation_to_json(evaluation).dump(); }
 

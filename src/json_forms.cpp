@@ -198,11 +198,13 @@ std::vector<EpochRecord> epochs_from_json(const nlohmann::json& rows) {
 }
 
 nlohmann::json evaluation_to_json(const Evaluation& e) {
+  nlohmann::json per_class = nlohmann::json::array();
+  for (const auto& accuracy : e.per_class_accuracy) per_class.push_back(optional_number(accuracy));
   return {{"n", e.n},
           {"accuracy", e.accuracy},
           {"standard_error", e.standard_error},
           {"loss", e.loss},
-          {"per_class", e.per_class_accuracy},
+          {"per_class", per_class},
           {"confusion", e.confusion}};
 }
 

@@ -118,6 +118,24 @@ TEST_F(Cli, TrainSaveEvalPredictSummary) {
   ASSERT_EQ(predicted.exit_code, 0) << predicted.output;
   EXPECT_NE(predicted.output.find("image 7: label 7"), std::string::npos) << predicted.output;
   expect_failure("predict --model " + model + " " + data() + " --index 100", 2, "out of range");
+  const Outcome as_json = run_bpnet("predict --json --model " + model + " " + data() + " --index 0 7");
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.output;
+  const auto second = nlohmann::json::parse(as_json.output.substr(as_json.output.find('\n') + 1));
+  EXPECT_EQ(second["index"], 7);
+  EXPECT_EQ(second["label"], 7);
+  EXPECT_EQ(second["probabilities"].size(), 10u);
+  EXPECT_NEAR(second["probabilities"][second["predicted"].get<std::size_t>()].get<double>(),
+              second["confidence"].get<double>(), 1e-12);
+  // With no --data, $BPNET_DATA is the data folder, as for scripts/fetch-mnist.sh.
+  ::setenv("BPNET_DATA", dir_.path().c_str(), 1);
+  const Outcome from_environment = run_bpnet("eval --json --model " + model);
+  ::unsetenv("BPNET_DATA");
+  ASSERT_EQ(from_environment.exit_code, 0) << from_environment.output;
+  EXPECT_EQ(nlohmann::json::parse(from_environment.output)["accuracy"], eval_json["accuracy"]);
+  // history and config record where the run came from.
+  EXPECT_EQ(history_json["config"]["preset"], "torch-seed");
+  EXPECT_EQ(history_json["config"]["data"], dir_.path().string());
+  EXPECT_TRUE(history_json["config"]["bpnet_version"].is_string());
 
   const Outcome summary = run_bpnet("summary --model " + model);
   ASSERT_EQ(summary.exit_code, 0) << summary.output;

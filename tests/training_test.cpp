@@ -10,6 +10,7 @@
 #include "batch_loader.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
+#include "bpnet/history.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "test_support.hpp"
@@ -279,6 +280,20 @@ TEST(Predictor, EightThreadsPredictingWithOneModelAgreeWithOne) {
       EXPECT_EQ(result[i].confidence, alone[i].confidence) << i;
     }
   }
+}
+
+TEST(Evaluation, AClassWithoutTestImagesIsNotApplicableNotZero) {
+  const Dataset train = testing::synthetic_dataset(100, 3);
+  Trainer trainer(small_config(), train);
+  Dataset test = testing::synthetic_dataset(50, 4);
+  for (auto& label : test.labels) {
+    if (label == 3) label = 4;  // no image of class 3 left
+  }
+  const Evaluation result = evaluate(trainer.model(), test);
+  ASSERT_EQ(result.per_class_accuracy.size(), 10u);
+  EXPECT_FALSE(result.per_class_accuracy[3].has_value());
+  EXPECT_TRUE(result.per_class_accuracy[4].has_value());
+  EXPECT_NE(evaluation_json(result).find("null"), std::string::npos);
 }
 
 TEST(Training, InitFromCopiesParametersAndRefusesAnotherArchitecture) {

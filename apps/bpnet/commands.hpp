@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace bpnet::cli {
 
@@ -20,7 +21,8 @@ Command add_show_command(CLI::App& app);
 // Labels are bytes: what the reader accepts before the model is known.
 inline constexpr std::size_t kAnyLabel = 256;
 
-// Where data sets live unless --data says otherwise.
-inline constexpr const char* kDefaultDataDir = "data/mnist";
+// Where data sets live unless --data says otherwise: $BPNET_DATA if set (as
+// scripts/fetch-mnist.sh honours it), else data/mnist.
+std::string default_data_dir();
 
 }  // namespace bpnet::cli

@@ -12,7 +12,7 @@ namespace {
 
 struct EvalFlags {
   std::string model;
-  std::string data = kDefaultDataDir;
+  std::string data = default_data_dir();
   bool json = false;
 };
 

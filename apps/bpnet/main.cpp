@@ -12,6 +12,7 @@
 
 #include "bpnet/error.hpp"
 #include "bpnet/suggest.hpp"
+#include "bpnet/version.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -47,7 +48,7 @@ std::string one_line(std::string text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"bpnet: back-propagation neural networks for MNIST and any IDX data set"};
-  app.set_version_flag("--version", "bpnet 0.1.0");
+  app.set_version_flag("--version", fmt::format("bpnet {}", bpnet::kVersion));
   app.require_subcommand(1);
   // A flag given twice takes its last value, so scripts can append overrides
   // (scripts/quickstart.sh --data DIR). Options that take lists say so.

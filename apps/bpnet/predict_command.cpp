@@ -1,6 +1,7 @@
 // bpnet predict: label, prediction and class probabilities of test images.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "bpnet/preprocess.hpp"
@@ -17,8 +18,9 @@ namespace {
 
 struct PredictFlags {
   std::string model;
-  std::string data = kDefaultDataDir;
+  std::string data = default_data_dir();
   std::vector<std::size_t> indices;
+  bool json = false;
 };
 
 int run_predict(const PredictFlags& flags) {
@@ -47,6 +49,14 @@ int run_predict(const PredictFlags& flags) {
   for (std::size_t r = 0; r < order.size(); ++r) {
     const auto p = probabilities(out.row(r), classes, model->output_kind());
     const std::size_t predicted = argmax(out.row(r), classes);
+    if (flags.json) {
+      // One object per line, so that a script can read them one by one.
+      const nlohmann::json line = {{"index", order[r]},       {"label", labels[r]},
+                                   {"predicted", predicted},  {"correct", predicted == labels[r]},
+                                   {"confidence", p[predicted]}, {"probabilities", p}};
+      fmt::print("{}\n", line.dump());
+      continue;
+    }
     fmt::print("image {}: label {}  predicted {}  {}\n", order[r], labels[r], predicted,
                predicted == labels[r] ? "correct" : "WRONG");
     std::string row = "  probabilities:";
@@ -67,6 +77,7 @@ Command add_predict_command(CLI::App& app) {
       ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->check(not_negative());
+  cmd->add_flag("--json", flags->json, "One JSON object per image, one per line");
   return [flags] { return run_predict(*flags); };
 }
 

@@ -12,7 +12,9 @@ std::string accuracy_summary(const Evaluation& r) {
 std::string evaluation_tables(const Evaluation& r) {
   std::string out = "per-class accuracy:\n";
   for (std::size_t c = 0; c < r.per_class_accuracy.size(); ++c) {
-    out += fmt::format("  class {:>2}: {:6.2f}%\n", c, 100 * r.per_class_accuracy[c]);
+    const auto& accuracy = r.per_class_accuracy[c];
+    out += accuracy ? fmt::format("  class {:>2}: {:6.2f}%\n", c, 100 * *accuracy)
+                    : fmt::format("  class {:>2}:     n/a (no test images)\n", c);
   }
   out += "confusion matrix (rows: true label, columns: predicted):\n      ";
   for (std::size_t c = 0; c < r.confusion.size(); ++c) out += fmt::format("{:>6}", c);

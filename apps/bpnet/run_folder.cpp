@@ -72,7 +72,7 @@ std::string html_escape(const std::string& s) {
 std::string report_html(const TrainConfig& config, const std::vector<EpochRecord>& history,
                         const RunSummary& summary, bool has_mistakes) {
   std::string config_rows;
-  const nlohmann::json config_fields = nlohmann::json::parse(config_json(config));
+  const nlohmann::json config_fields = nlohmann::json::parse(config_json(config, summary.origin));
   for (const auto& [key, value] : config_fields.items()) {
     config_rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", html_escape(key), html_escape(value.dump()));
   }
@@ -176,9 +176,9 @@ void write_run_folder(const std::filesystem::path& folder, Trainer& trainer, con
   const auto& history = trainer.history();
   save_model(folder / "model.bpn", trainer.model());
   write_file_atomically(folder / "history.json",
-                        history_json(config, history, summary.outcome));
+                        history_json(config, summary.origin, history, summary.outcome));
   write_file_atomically(folder / "history.csv", history_csv(history));
-  write_file_atomically(folder / "config.json", config_json(config));
+  write_file_atomically(folder / "config.json", config_json(config, summary.origin));
   plot_training_curves(history, summary.title, folder / "curves.png", folder / "curves.svg");
   const std::vector<Prediction> predictions = predict_all(trainer.model(), test);
   plot_sample_grid(test, random_sample(predictions, config.seed), folder / "samples.png");

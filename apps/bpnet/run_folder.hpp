@@ -18,6 +18,7 @@ std::filesystem::path default_run_folder(const std::string& preset_name);
 
 struct RunSummary {
   std::string title;   // one line naming the network and recipe
+  RunOrigin origin;    // preset and data folder
   RunOutcome outcome;  // with the test evaluation set
 };
 

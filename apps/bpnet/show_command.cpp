@@ -10,7 +10,7 @@ namespace bpnet::cli {
 namespace {
 
 struct ShowFlags {
-  std::string data = kDefaultDataDir;
+  std::string data = default_data_dir();
   std::string split = "test";
   std::size_t index = 0;
   std::string out = "digit.png";

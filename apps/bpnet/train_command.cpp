@@ -187,7 +187,7 @@ RunStart plan_run(const TrainFlags& flags) {
   if (!flags.resume) {
     start.config = config_from(flags);
     // Absolute, so that --resume finds the data from any folder.
-    start.data = std::filesystem::absolute(flags.data.value_or(kDefaultDataDir)).lexically_normal().string();
+    start.data = std::filesystem::absolute(flags.data.value_or(default_data_dir())).lexically_normal().string();
     start.preset = flags.preset;
     start.folder = flags.run_dir ? std::filesystem::path(*flags.run_dir) : default_run_folder(flags.preset);
     return start;
@@ -317,11 +317,12 @@ int run_train(const TrainFlags& flags) {
   const std::string title =
       fmt::format("{}: {}, {}, {}, batch {}: test accuracy {:.2f}%", run.preset, used.model.describe(),
                   name(used.model.loss), recipe_summary(used), used.batch, 100 * result.test->accuracy);
-  write_run_folder(run.folder, trainer, test, {title, result});
+  const RunOrigin origin{run.preset, run.data};
+  write_run_folder(run.folder, trainer, test, {title, origin, result});
   fmt::print("run folder: {} (model.bpn, report.html, curves.png, samples.png, ...)\n", run.folder.string());
   try {
     if (flags.history) {
-      write_file_atomically(*flags.history, history_json(used, trainer.history(), result));
+      write_file_atomically(*flags.history, history_json(used, origin, trainer.history(), result));
       fmt::print("history written to {}\n", *flags.history);
     }
     if (flags.save) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "bpnet/dataset.hpp"
@@ -16,7 +17,9 @@ struct Evaluation {
   double loss = 0;                          // mean loss (the model's own loss function)
   double accuracy = 0;                      // fraction correct, in [0, 1]
   double standard_error = 0;                // of the accuracy: sqrt(p (1 - p) / n)
-  std::vector<double> per_class_accuracy;   // (C): recall of each true class
+  // (C): recall of each true class; empty for a class with no images here
+  // (n/a, not 0%).
+  std::vector<std::optional<double>> per_class_accuracy;
   std::vector<std::vector<std::size_t>> confusion;  // (C, C): [true][predicted] counts
 };
 

@@ -1,6 +1,6 @@
 // The record of a run as JSON text (the --history file and the run folder's
 // history.json and config.json):
-//   {"config": {...}, "epochs": [{"epoch", "loss", "accuracy", "val_loss",
+//   {"config": {..., "preset", "data", "bpnet_version"}, "epochs": [{"epoch", "loss", "accuracy", "val_loss",
 //    "val_accuracy", "lr", "seconds"}...], "test": {"loss", "accuracy", "n"}
 //    or null, "train_seconds", "best_epoch", "stopped_by"}
 // val_* are null when no validation split was set.
@@ -24,9 +24,16 @@ struct RunOutcome {
   std::string stopped_by = "completed";  // "completed" or "early_stopping"
 };
 
-std::string history_json(const TrainConfig& config, const std::vector<EpochRecord>& epochs,
+// Where a run came from, recorded with its config.
+struct RunOrigin {
+  std::string preset;  // the preset its flags started from
+  std::string data;    // the data folder
+};
+
+// Both also record bpnet's version.
+std::string history_json(const TrainConfig& config, const RunOrigin& origin, const std::vector<EpochRecord>& epochs,
                          const RunOutcome& outcome);
-std::string config_json(const TrainConfig& config);
+std::string config_json(const TrainConfig& config, const RunOrigin& origin);
 std::string evaluation_json(const Evaluation& evaluation);
 
 // Reads the epochs of a --history file; throws DataError naming the file.
