@@ -135,7 +135,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.preset = notes.at("preset").get<std::string>();
     c.train_seconds = notes.at("train_seconds").get<double>();
   } catch (const nlohmann::json::exception& e) {
-    throw fail(fmt::format("bad checkpoint header: {}", e.what()));
+    throw fail(fmt::format("bad checkpoint header: {}", describe(e)));
   } catch (const ConfigError& e) {
     throw fail(fmt::format("bad checkpoint header: {}", e.what()));
   }

@@ -23,9 +23,11 @@ std::filesystem::path find_file(const std::filesystem::path& dir, const std::str
   const std::array<std::string, 4> candidates{stem + "-" + kind, stem + "." + kind,
                                               stem + "-" + kind + ".gz", stem + "." + kind + ".gz"};
   for (const auto& candidate : candidates) {
-    if (std::filesystem::exists(dir / candidate)) return dir / candidate;
+    std::error_code ec;
+    if (std::filesystem::exists(dir / candidate, ec)) return dir / candidate;
   }
-  if (!std::filesystem::is_directory(dir)) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
     throw DataError(dir.string(), "no such data folder (run scripts/fetch-mnist.sh or pass --data DIR)");
   }
   throw DataError(dir.string(), fmt::format("no {} file (looked for {}[.gz] and {}[.gz])", stem,

@@ -42,6 +42,10 @@ std::string config_json(const TrainConfig& config, const RunOrigin& origin) {
 std::string evaluation_json(const Evaluation& evaluation) { return evaluation_to_json(evaluation).dump(); }
 
 std::vector<EpochRecord> read_history_epochs(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw DataError(path.string(), std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
+  }
   std::ifstream in(path);
   if (!in) throw DataError(path.string(), "cannot open history file");
   try {
@@ -50,7 +54,7 @@ std::vector<EpochRecord> read_history_epochs(const std::filesystem::path& path) 
     if (epochs.empty()) throw DataError(path.string(), "history has no epochs");
     return epochs;
   } catch (const nlohmann::json::exception& e) {
-    throw DataError(path.string(), fmt::format("not a bpnet history file ({})", e.what()));
+    throw DataError(path.string(), fmt::format("not a bpnet history file: {}", describe(e)));
   }
 }
 

@@ -197,6 +197,15 @@ std::vector<EpochRecord> epochs_from_json(const nlohmann::json& rows) {
   return epochs;
 }
 
+std::string describe(const nlohmann::json::exception& e) {
+  if (const auto* parse = dynamic_cast<const nlohmann::json::parse_error*>(&e)) {
+    return fmt::format("not valid JSON at byte {}", parse->byte);
+  }
+  const std::string text = e.what();
+  const std::size_t tag_end = text.find("] ");
+  return tag_end == std::string::npos ? text : text.substr(tag_end + 2);
+}
+
 nlohmann::json evaluation_to_json(const Evaluation& e) {
   nlohmann::json per_class = nlohmann::json::array();
   for (const auto& accuracy : e.per_class_accuracy) per_class.push_back(optional_number(accuracy));

@@ -32,4 +32,8 @@ std::vector<EpochRecord> epochs_from_json(const nlohmann::json& rows);
 
 nlohmann::json evaluation_to_json(const Evaluation& evaluation);
 
+// A JSON library exception in words for a user: "not valid JSON at byte 14",
+// "key 'epochs' not found", without the library's "[json.exception...]" tag.
+std::string describe(const nlohmann::json::exception& e);
+
 }  // namespace bpnet

@@ -113,7 +113,7 @@ std::unique_ptr<Model<float>> decode_model(std::span<const std::uint8_t> bytes, 
     const nlohmann::json header = nlohmann::json::parse(text, text + header_bytes);
     spec = version == 1 ? spec_from_v1_json(header) : model_spec_from_json(header);
   } catch (const nlohmann::json::exception& e) {
-    throw fail(fmt::format("bad architecture header: {}", e.what()));
+    throw fail(fmt::format("bad architecture header: {}", describe(e)));
   } catch (const ConfigError& e) {
     throw fail(fmt::format("bad architecture header: {}", e.what()));
   }

@@ -237,6 +237,26 @@ TEST_F(Cli, PredictRefusesAModelOfAnotherImageSize) {
                  "takes 4x5 images but the test images in " + other.path().string() + " are 28x28");
 }
 
+TEST_F(Cli, BadHistoryFilesAreNamedWithoutLibraryText) {
+  const auto write = [&](const std::string& name, const std::string& text) {
+    testing::write_bytes(dir_ / name, testing::Bytes(text.begin(), text.end()));
+    return (dir_ / name).string();
+  };
+  const std::string out = " --out " + (dir_ / "p.png").string();
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {write("cut.json", R"({"epochs": [)"), "cut.json: not a bpnet history file: not valid JSON at byte"},
+      {write("none.json", R"({"x": 1})"), "none.json: not a bpnet history file: key 'epochs' not found"},
+      {write("type.json", R"({"epochs": [{"epoch": "a"}]})"), "type.json: not a bpnet history file: type must be"},
+      {dir_.path().string(), dir_.path().string() + ": not a regular file"}};
+  for (const auto& [file, message] : cases) {
+    const Outcome outcome = run_bpnet("plot --history " + file + out);
+    EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+    EXPECT_NE(outcome.output.find(message), std::string::npos) << outcome.output;
+    EXPECT_EQ(outcome.output.find("json.exception"), std::string::npos) << outcome.output;
+    EXPECT_EQ(outcome.output.find("basic_filebuf"), std::string::npos) << outcome.output;
+  }
+}
+
 TEST_F(Cli, DamagedModelFileExitsOne) {
   testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
   expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");

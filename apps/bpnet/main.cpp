@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <new>
 #include <string>
 #include <string_view>
@@ -97,6 +98,10 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const bpnet::Error& e) {
     std::fprintf(stderr, "bpnet: error: %s\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Say which path and why, without the library's "filesystem error:" text.
+    std::fprintf(stderr, "bpnet: error: cannot access %s: %s\n", e.path1().c_str(), e.code().message().c_str());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "bpnet: error: out of memory\n");

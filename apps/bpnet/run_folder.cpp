@@ -161,7 +161,8 @@ std::filesystem::path default_run_folder(const std::string& preset_name) {
   const std::string stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::localtime(now));
   std::filesystem::path folder = std::filesystem::path("runs") / fmt::format("{}-{}", stamp, preset_name);
   // Two runs started in the same second get distinct folders.
-  for (int i = 2; std::filesystem::exists(folder); ++i) {
+  std::error_code ec;
+  for (int i = 2; std::filesystem::exists(folder, ec); ++i) {
     folder = std::filesystem::path("runs") / fmt::format("{}-{}-{}", stamp, preset_name, i);
   }
   return folder;
