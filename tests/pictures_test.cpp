@@ -169,5 +169,61 @@ TEST_F(Pictures, ShowDrawsOneDigitEnlarged) {
   EXPECT_EQ(run_bpnet("show --data " + dir_->path().string() + " --index 999 --out " + out.string()), 2);
 }
 
+TEST_F(Pictures, ConfusionMatrixHasNoEmptyBandBelow) {
+  ASSERT_EQ(train_exit_, 0);
+  const Picture confusion(run_ / "confusion.png");
+  ASSERT_TRUE(confusion.ok());
+  // The last row of cells ends 24 pixels above the bottom edge.
+  EXPECT_EQ(confusion.height(), 96 + 520 + 24);
+}
+
+TEST_F(Pictures, ExtremeAndNonFiniteHistoriesDrawInBoundedTime) {
+  // Values near 1e17 a few apart once made tick placement loop until memory
+  // ran out; 1e300 made labels run off the image; null is a diverged epoch.
+  const auto history = dir_->path() / "extreme.json";
+  const std::string text = R"({"epochs": [
+      {"epoch": 1, "loss": 1e17, "accuracy": 0.1, "val_loss": null, "val_accuracy": null},
+      {"epoch": 2, "loss": 100000000000000064, "accuracy": 1e300, "val_loss": null, "val_accuracy": null},
+      {"epoch": 3, "loss": -1e300, "accuracy": 1e-300, "val_loss": null, "val_accuracy": null}]})";
+  testing::write_bytes(history, testing::Bytes(text.begin(), text.end()));
+  const auto out = dir_->path() / "extreme.png";
+  // A watchdog: the old code never returned here.
+  const std::string command = "timeout 30 " + std::string(BPNET_CLI_PATH) + " plot --history " + history.string() +
+                              " --out " + out.string() + " > /dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "124 means it hung";
+  const Picture chart(out);
+  ASSERT_TRUE(chart.ok());
+  EXPECT_EQ(chart.width(), 1300);
+}
+
+TEST_F(Pictures, OneEpochIsADotInsideThePlotNotOnItsEdge) {
+  const auto history = dir_->path() / "one.json";
+  const std::string text = R"({"epochs": [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]})";
+  testing::write_bytes(history, testing::Bytes(text.begin(), text.end()));
+  const auto out = dir_->path() / "one.png";
+  ASSERT_EQ(run_bpnet("plot --history " + history.string() + " --out " + out.string()), 0);
+  const Picture chart(out);
+  ASSERT_TRUE(chart.ok());
+  // The loss panel's plot area spans x = 84..630; its middle third holds the
+  // whole marker (a coloured disc of about 7 px), the edges none of it.
+  const auto coloured = [](std::uint32_t p) { return p != 0xFFFFFF && !is_dark(p) && blue(p) != green(p); };
+  EXPECT_GT(chart.count(250, 80, 450, 480, coloured), 20);
+  EXPECT_EQ(chart.count(66, 80, 80, 480, coloured), 0);
+}
+
+TEST_F(Pictures, OutputNamesAreCheckedNotOverwrittenOrMislabelled) {
+  ASSERT_EQ(train_exit_, 0);
+  const std::string history = (run_ / "history.json").string();
+  EXPECT_EQ(run_bpnet("show --data " + dir_->path().string() + " --index 3 --out " + (dir_->path() / "x.jpg").string()),
+            2);
+  EXPECT_FALSE(std::filesystem::exists(dir_->path() / "x.jpg"));
+  // plot --out must never replace one of its inputs.
+  const auto before = testing::read_bytes(run_ / "history.json");
+  EXPECT_EQ(run_bpnet("plot --history " + history + " --out " + history), 2);
+  EXPECT_EQ(testing::read_bytes(run_ / "history.json"), before);
+}
+
 }  // namespace
 }  // namespace bpnet

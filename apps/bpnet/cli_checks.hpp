@@ -15,4 +15,8 @@ inline CLI::Validator not_negative() {
       "", "not negative");
 }
 
+// Pictures are written in one format each: refuse "x.jpg" for a PNG rather
+// than write PNG bytes under a JPEG name. Throws ConfigError.
+void check_extension(const std::string& path, const std::string& extension, const std::string& flag);
+
 }  // namespace bpnet::cli

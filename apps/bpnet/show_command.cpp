@@ -17,6 +17,7 @@ struct ShowFlags {
 };
 
 int run_show(const ShowFlags& flags) {
+  check_extension(flags.out, ".png", "--out");
   if (flags.split != "train" && flags.split != "test") {
     throw ConfigError(fmt::format("--split must be train or test (got '{}')", flags.split));
   }

@@ -11,9 +11,18 @@ namespace bpnet::plots {
 namespace {
 
 // Margins inside a panel for tick labels, axis labels and the title.
-constexpr double kMarginLeft = 70, kMarginRight = 20, kMarginTop = 40, kMarginBottom = 55;
+constexpr double kMarginLeft = 84, kMarginRight = 20, kMarginTop = 40, kMarginBottom = 55;
+// Markers are drawn whole even at the frame: the clip reaches this far out.
+constexpr double kMarkerRoom = 5;
+
+// Ticks are at most this many: a hostile history cannot make a chart slow.
+constexpr double kMaxTicks = 24;
 
 std::string tick_label(double value, double step, bool integer) {
+  // Very large or very fine numbers in short scientific form, so that a
+  // label never runs off the image.
+  const double magnitude = std::max(std::abs(value), std::abs(step));
+  if (magnitude >= 1e6 || (step > 0 && step < 1e-4)) return fmt::format("{:.4g}", value);
   if (integer) return fmt::format("{}", static_cast<long long>(std::llround(value)));
   const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   return fmt::format("{:.{}f}", value, decimals);
@@ -22,6 +31,10 @@ std::string tick_label(double value, double step, bool integer) {
 }  // namespace
 
 std::vector<double> nice_ticks(double low, double high, int target_count) {
+  constexpr double kLargest = std::numeric_limits<double>::max() / 4;
+  if (!std::isfinite(low) || !std::isfinite(high)) return {0.0, 1.0};
+  low = std::clamp(low, -kLargest, kLargest);  // keeps high - low finite
+  high = std::clamp(high, -kLargest, kLargest);
   if (!(high > low)) {
     const double pad = std::abs(low) > 0 ? std::abs(low) * 0.1 : 1.0;
     low -= pad;
@@ -34,31 +47,46 @@ std::vector<double> nice_ticks(double low, double high, int target_count) {
     step = factor * magnitude;
     if (step >= raw) break;
   }
+  // Ticks are whole multiples of the step, counted as integers rather than
+  // summed: near 1e17 adding a step of 10 changes nothing, and a summed
+  // loop never ends. When doubles cannot tell the ticks apart, the ends do.
+  const double first = std::floor(low / step), last = std::ceil(high / step);
+  if (!(last - first <= kMaxTicks) || first * step + step == first * step) return {low, high};
   std::vector<double> ticks;
-  for (double t = std::floor(low / step) * step; t <= high + step * 0.999; t += step) {
-    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
-  }
+  for (double n = first; n <= last; ++n) ticks.push_back(n == 0 ? 0.0 : n * step);
   return ticks;
 }
 
 void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& lines, bool integer_x) {
   double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min;
   double y_min = x_min, y_max = -x_min;
+  // Non-finite points (a diverged run) are left out: the line has a gap there.
   for (const Line& line : lines) {
-    for (double v : line.x) x_min = std::min(x_min, v), x_max = std::max(x_max, v);
-    for (double v : line.y) y_min = std::min(y_min, v), y_max = std::max(y_max, v);
+    for (std::size_t i = 0; i < line.x.size(); ++i) {
+      if (!std::isfinite(line.x[i]) || !std::isfinite(line.y[i])) continue;
+      x_min = std::min(x_min, line.x[i]), x_max = std::max(x_max, line.x[i]);
+      y_min = std::min(y_min, line.y[i]), y_max = std::max(y_max, line.y[i]);
+    }
   }
   if (!std::isfinite(x_min)) x_min = 0, x_max = 1, y_min = 0, y_max = 1;
   const std::vector<double> y_ticks = nice_ticks(y_min, y_max, 6);
   std::vector<double> x_ticks = nice_ticks(x_min, x_max, 8);
   if (integer_x) {
     x_ticks.erase(std::remove_if(x_ticks.begin(), x_ticks.end(),
-                                 [](double t) { return t != std::floor(t); }),
+                                 [&](double t) { return t != std::floor(t) || t < x_min || t > x_max; }),
                   x_ticks.end());
+    // The last epoch always gets its tick; a regular tick too close to it goes.
+    const double spacing = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1;
+    while (!x_ticks.empty() && x_max - x_ticks.back() < spacing / 2 && x_ticks.back() != x_max) x_ticks.pop_back();
+    if (x_ticks.empty() || x_ticks.back() != x_max) x_ticks.push_back(x_max);
   }
   y_min = y_ticks.front();
   y_max = y_ticks.back();
-  if (x_max == x_min) x_max = x_min + 1;
+  // Half a step of room at each end, so a single epoch sits in the middle
+  // and the first and last markers are whole.
+  const double x_pad = x_max == x_min ? 0.5 : (x_max - x_min) * 0.02;
+  x_min -= x_pad;
+  x_max += x_pad;
 
   const double px = panel.left + kMarginLeft, py = panel.top + kMarginTop;
   const double pw = panel.width - kMarginLeft - kMarginRight;
@@ -90,21 +118,26 @@ void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& l
 
   // Lines, clipped to the plot area.
   cairo_save(cr);
-  cairo_rectangle(cr, px, py, pw, ph);
+  cairo_rectangle(cr, px - kMarkerRoom, py - kMarkerRoom, pw + 2 * kMarkerRoom, ph + 2 * kMarkerRoom);
   cairo_clip(cr);
   for (const Line& line : lines) {
     set_color(cr, line.color);
     cairo_set_line_width(cr, 2.5);
     const double dash[] = {8, 5};
     cairo_set_dash(cr, dash, line.dashed ? 2 : 0, 0);
+    bool drawing = false;
     for (std::size_t i = 0; i < line.x.size(); ++i) {
-      if (i == 0) cairo_move_to(cr, sx(line.x[i]), sy(line.y[i]));
-      else cairo_line_to(cr, sx(line.x[i]), sy(line.y[i]));
+      const bool finite = std::isfinite(line.x[i]) && std::isfinite(line.y[i]);
+      if (finite && drawing) cairo_line_to(cr, sx(line.x[i]), sy(line.y[i]));
+      if (finite && !drawing) cairo_move_to(cr, sx(line.x[i]), sy(line.y[i]));
+      drawing = finite;
     }
     cairo_stroke(cr);
     cairo_set_dash(cr, nullptr, 0, 0);
     if (line.x.size() <= 20 && !line.dashed) {  // markers while they stay readable
       for (std::size_t i = 0; i < line.x.size(); ++i) {
+        if (!std::isfinite(line.x[i]) || !std::isfinite(line.y[i])) continue;
+        cairo_new_sub_path(cr);
         cairo_arc(cr, sx(line.x[i]), sy(line.y[i]), 3.5, 0, 2 * std::numbers::pi);
         cairo_fill(cr);
       }
@@ -115,7 +148,7 @@ void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& l
   // Labels and title.
   text(cr, px + pw / 2, panel.top + 18, panel.title, 16, Align::center, kInk, true);
   text(cr, px + pw / 2, py + ph + 40, panel.x_label, 13, Align::center);
-  vertical_text(cr, panel.left + 16, py + ph / 2, panel.y_label, 13);
+  vertical_text(cr, panel.left + 14, py + ph / 2, panel.y_label, 13);
 
   // Legend, top right inside the plot, on a white box.
   const double row = 20;

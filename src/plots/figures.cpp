@@ -146,13 +146,14 @@ void plot_run_comparison(const std::vector<NamedHistory>& runs, const std::files
   plots::render(
       static_cast<int>(kWidth), static_cast<int>(kHeight),
       [&](cairo_t* cr) {
-        plots::text(cr, kWidth / 2, 20, fmt::format("Comparison of {} runs", runs.size()), 18,
-                    Align::center, plots::kInk, true);
+        const std::string title = runs.size() == 1 ? "One run" : fmt::format("Comparison of {} runs", runs.size());
+        plots::text(cr, kWidth / 2, 20, title, 18, Align::center, plots::kInk, true);
+        // Loss left, accuracy right, as in every run folder's curves.png.
+        plots::draw_line_chart(cr, {0, kTitle, kWidth / 2, kHeight - kTitle, "Loss", "epoch", "loss"}, losses,
+                               true);
         plots::draw_line_chart(
-            cr, {0, kTitle, kWidth / 2, kHeight - kTitle, "Accuracy", "epoch", "accuracy", true},
+            cr, {kWidth / 2, kTitle, kWidth / 2, kHeight - kTitle, "Accuracy", "epoch", "accuracy", true},
             accuracies, true);
-        plots::draw_line_chart(cr, {kWidth / 2, kTitle, kWidth / 2, kHeight - kTitle, "Loss", "epoch", "loss"},
-                               losses, true);
       },
       png, svg);
 }
@@ -176,7 +177,7 @@ void plot_confusion(const Evaluation& evaluation, const std::filesystem::path& p
   const double cell = n <= 10 ? 52 : std::max(8.0, 520.0 / static_cast<double>(n));
   const double left = 90, top = 96, side = cell * static_cast<double>(n);
   plots::render(
-      static_cast<int>(left + side + 40), static_cast<int>(top + side + 70),
+      static_cast<int>(left + side + 40), static_cast<int>(top + side + 24),
       [&](cairo_t* cr) {
         plots::text(cr, left + side / 2, 24,
                     fmt::format("Confusion matrix: accuracy {:.2f}% (n = {})", 100 * evaluation.accuracy,
