@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -68,6 +69,39 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   expect_failure("train " + data() + " --layers 20,x,10", 2, "--layers '20,x,10'");
   expect_failure("train " + small() + " --batch abc", 2, "--batch");
   expect_failure("train " + small() + " --workers 99", 2, "--workers must be in [0, 16]");
+}
+
+TEST_F(Cli, ParseErrorsAreOneLineWithThePrefixAndASuggestion) {
+  const auto expect_one_line = [&](const std::string& arguments, const std::string& part) {
+    const Outcome outcome = run_bpnet(arguments);
+    EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+    EXPECT_EQ(outcome.output.rfind("bpnet: error: ", 0), 0u) << outcome.output;
+    EXPECT_EQ(std::count(outcome.output.begin(), outcome.output.end(), '\n'), 1) << outcome.output;
+    EXPECT_NE(outcome.output.find(part), std::string::npos) << outcome.output;
+  };
+  expect_one_line("train --epohcs 3", "unknown flag '--epohcs' for 'bpnet train'; did you mean '--epochs'?");
+  expect_one_line("trian", "unknown command 'trian'; did you mean 'train'?");
+  expect_one_line("train --batch abc", "--batch");
+  // Negative values for unsigned options echo what was typed, never wrap.
+  expect_one_line("train --batch -1", "--batch: must not be negative (got -1)");
+  expect_one_line("train --seed -1", "--seed: must not be negative (got -1)");
+  expect_one_line("train --checkpoint-every -1", "--checkpoint-every: must not be negative (got -1)");
+  expect_one_line("predict --model m.bpn --index -1", "--index: must not be negative (got -1)");
+}
+
+TEST_F(Cli, ARepeatedFlagTakesItsLastValue) {
+  const Outcome outcome = run_bpnet("train " + small() + " --epochs 5 --epochs 1");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("epoch 1/1"), std::string::npos) << outcome.output;
+}
+
+TEST_F(Cli, MoreThreadsThanCoresIsWarnedAbout) {
+  const Outcome outcome = run_bpnet("train " + small() + " --epochs 1 --threads 1024");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("bpnet: warning: --threads 1024 is more than the"), std::string::npos)
+      << outcome.output;
+  EXPECT_NE(run_bpnet("train --help").output.find("--threads"), std::string::npos);
+  EXPECT_NE(run_bpnet("train --help").output.find("in [0, 1024]"), std::string::npos);
 }
 
 TEST_F(Cli, RuntimeErrorsExitOneWithOneLine) {
