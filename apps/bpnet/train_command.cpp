@@ -186,8 +186,7 @@ RunStart plan_run(const TrainFlags& flags) {
   RunStart start;
   if (!flags.resume) {
     start.config = config_from(flags);
-    // Absolute, so that --resume finds the data from any folder.
-    start.data = std::filesystem::absolute(flags.data.value_or(default_data_dir())).lexically_normal().string();
+    start.data = flags.data.value_or(default_data_dir());  // made absolute in checkpoints
     start.preset = flags.preset;
     start.folder = flags.run_dir ? std::filesystem::path(*flags.run_dir) : default_run_folder(flags.preset);
     return start;
@@ -211,7 +210,7 @@ void write_checkpoint(const RunStart& run, const std::string& data_fingerprint, 
                       double train_seconds) {
   save_checkpoint(run.folder / kCheckpointFile, {.config = trainer.config(),
                                                  .state = trainer.state(),
-                                                 .data = std::filesystem::absolute(run.data).string(),
+                                                 .data = std::filesystem::absolute(run.data).lexically_normal().string(),
                                                  .data_fingerprint = data_fingerprint,
                                                  .preset = run.preset,
                                                  .train_seconds = train_seconds});

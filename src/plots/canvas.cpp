@@ -79,6 +79,17 @@ void text(cairo_t* cr, double x, double y, const std::string& s, double size, Al
   cairo_show_text(cr, s.c_str());
 }
 
+void title(cairo_t* cr, double x, double y, const std::string& s, double size, double width) {
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  for (; size > 9; size -= 0.5) {
+    cairo_set_font_size(cr, size);
+    cairo_text_extents_t extents;
+    cairo_text_extents(cr, s.c_str(), &extents);
+    if (extents.width <= width) break;
+  }
+  text(cr, x, y, s, size, Align::center, kInk, true);
+}
+
 void vertical_text(cairo_t* cr, double x, double y, const std::string& s, double size) {
   cairo_save(cr);
   cairo_translate(cr, x, y);

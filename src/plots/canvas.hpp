@@ -30,5 +30,7 @@ enum class Align { left, center, right };
 void text(cairo_t* cr, double x, double y, const std::string& s, double size, Align align,
           Rgb color = kInk, bool bold = false);
 void vertical_text(cairo_t* cr, double x, double y, const std::string& s, double size);
+// A centred bold title, its size reduced (down to 9 px) until it fits in `width`.
+void title(cairo_t* cr, double x, double y, const std::string& s, double size, double width);
 
 }  // namespace bpnet::plots

@@ -118,7 +118,7 @@ void plot_training_curves(const std::vector<EpochRecord>& history, const std::st
   plots::render(
       static_cast<int>(kWidth), static_cast<int>(kHeight),
       [&](cairo_t* cr) {
-        plots::text(cr, kWidth / 2, 20, title, 18, Align::center, plots::kInk, true);
+        plots::title(cr, kWidth / 2, 20, title, 18, kWidth - 24);
         plots::draw_line_chart(cr, {0, kTitle, kWidth / 2, kHeight - kTitle, "Loss", "epoch", "loss"},
                                losses, true);
         plots::draw_line_chart(
@@ -147,7 +147,7 @@ void plot_run_comparison(const std::vector<NamedHistory>& runs, const std::files
       static_cast<int>(kWidth), static_cast<int>(kHeight),
       [&](cairo_t* cr) {
         const std::string title = runs.size() == 1 ? "One run" : fmt::format("Comparison of {} runs", runs.size());
-        plots::text(cr, kWidth / 2, 20, title, 18, Align::center, plots::kInk, true);
+        plots::title(cr, kWidth / 2, 20, title, 18, kWidth - 24);
         // Loss left, accuracy right, as in every run folder's curves.png.
         plots::draw_line_chart(cr, {0, kTitle, kWidth / 2, kHeight - kTitle, "Loss", "epoch", "loss"}, losses,
                                true);
