@@ -93,12 +93,9 @@ nlohmann::json config_to_json(const TrainConfig& c) {
   const OptimizerOptions& o = c.optimizer;
   const ScheduleOptions& s = c.schedule;
   const EarlyStoppingOptions& e = c.early_stopping;
-  return {{"inputs", c.model.inputs},
-          {"image_shape", {c.model.image_rows, c.model.image_cols}},
-          {"layers", layers_to_json(c.model.layers)},
-          {"loss", name(c.model.loss)},
-          {"normalize", name(c.model.normalize)},
-          {"init", name(c.init)},
+  // The model's fields first, under the same keys as in model files.
+  nlohmann::json j = model_spec_to_json(c.model);
+  j.update(nlohmann::json{{"init", name(c.init)},
           {"optimizer", name(o.kind)},
           {"lr", o.lr},
           {"momentum", o.momentum},
@@ -122,19 +119,13 @@ nlohmann::json config_to_json(const TrainConfig& c) {
           {"seed", c.seed},
           {"shuffle", c.shuffle},
           {"threads", c.threads},
-          {"workers", c.workers}};
+          {"workers", c.workers}});
+  return j;
 }
 
 TrainConfig config_from_json(const nlohmann::json& j) {
   TrainConfig c;
-  c.model.inputs = j.at("inputs").get<std::size_t>();
-  const auto shape = j.at("image_shape").get<std::vector<std::size_t>>();
-  if (shape.size() != 2) throw ConfigError("image_shape must have 2 entries");
-  c.model.image_rows = shape[0];
-  c.model.image_cols = shape[1];
-  c.model.layers = layers_from_json(j.at("layers"));
-  c.model.loss = parse_loss(j.at("loss").get<std::string>());
-  c.model.normalize = parse_normalize(j.at("normalize").get<std::string>());
+  c.model = model_spec_from_json(j);
   c.init = parse_init(j.at("init").get<std::string>());
   OptimizerOptions& o = c.optimizer;
   o.kind = parse_optimizer(j.at("optimizer").get<std::string>());

@@ -8,20 +8,15 @@ patience 5 restoring the best weights (Keras' semantics). Inputs (x/255-0.5)/0.5
 Prints one line per seed: the epoch early stopping chose and the test accuracy.
 """
 import copy
-import struct
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-
-def read_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    rank = data[3]
-    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from torch_mnist import read_idx  # noqa: E402  (the IDX reader the benchmarks use)
 
 
 def images(path):
