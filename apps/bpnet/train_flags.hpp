@@ -1,0 +1,47 @@
+// The flags of `bpnet train`: what each means, and the TrainConfig they make
+// from a preset.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bpnet/train.hpp"
+
+namespace bpnet::cli {
+
+// Every flag is optional: unset means "as the preset says".
+struct TrainFlags {
+  std::string preset = "torch-seed";
+  std::optional<std::string> data;
+  std::optional<std::string> layers, activation, output, loss, optimizer, normalize, init, arch;
+  std::optional<double> dropout;
+  std::optional<bool> batchnorm;
+  std::optional<double> lr, momentum, beta1, beta2, eps, weight_decay, validation_split;
+  std::optional<bool> nesterov;
+  std::optional<std::size_t> batch, epochs;
+  std::optional<std::string> lr_schedule, monitor;
+  std::optional<std::size_t> warmup_epochs, lr_step_epochs, plateau_patience, early_stopping;
+  std::optional<double> lr_gamma, lr_min, min_delta;
+  std::optional<std::string> init_from;
+  std::optional<std::uint64_t> seed;
+  std::optional<int> threads, workers;
+  std::optional<std::string> save, history, run_dir, resume;
+  std::optional<std::size_t> checkpoint_every;
+  bool quiet_progress = false;
+  bool overwrite = false;
+  // Whether any flag that shapes the run was given: a resumed run keeps the
+  // recipe it started with.
+  bool sets_the_recipe = false;
+};
+
+// Registers every flag of `bpnet train` on `cmd`, writing into `flags`.
+void add_train_flags(CLI::App& cmd, TrainFlags& flags);
+
+// The preset named by --preset with every given flag applied. Checks all but
+// the layer list's fit to the data (known once the data is read); throws
+// ConfigError naming the flag.
+TrainConfig config_from(const TrainFlags& flags);
+
+}  // namespace bpnet::cli
