@@ -104,13 +104,8 @@ TEST(Checkpoint, StateOfAnotherNetworkIsRefused) {
 TEST(Resume, DropoutBatchNormScheduleAndEarlyStoppingResumeBitIdentical) {
   Dataset train = testing::synthetic_dataset(400, 9);
   const Dataset validation = split_off_tail(train, 0.25);
-  TrainConfig config = preset("torch-seed");
-  config.model = expand({.sizes = {20, 16, 10}, .dropout = 0.3, .batchnorm = true}, LossKind::nll, Normalize::unit);
-  config.batch = 16;
+  TrainConfig config = testing::regularised_config();
   config.epochs = 6;
-  config.threads = 1;
-  config.validation_split = 0.25;
-  config.optimizer = {.kind = OptimizerKind::adam, .lr = 0.01};
   config.schedule = {.kind = ScheduleKind::plateau, .warmup_epochs = 1, .gamma = 0.5, .plateau_patience = 0};
   config.early_stopping = {.patience = 3, .monitor = Monitor::val_accuracy};
 
@@ -132,7 +127,7 @@ TEST(Resume, DropoutBatchNormScheduleAndEarlyStoppingResumeBitIdentical) {
   second.restore(loaded.state);
   fit(second);
 
-  const auto values = [](std::span<const float> s) { return std::vector<float>(s.begin(), s.end()); };
+  using testing::values;
   EXPECT_EQ(values(second.model().parameters()), values(uninterrupted.model().parameters()));
   EXPECT_EQ(values(second.model().buffers()), values(uninterrupted.model().buffers()));
   EXPECT_EQ(second.best_epoch(), uninterrupted.best_epoch());

@@ -92,6 +92,21 @@ ModelSpec mlp_spec(const std::vector<std::size_t>& sizes, Activation activation,
   return spec;
 }
 
+TrainConfig regularised_config() {
+  TrainConfig config;
+  config.model = expand({.sizes = {20, 16, 10}, .dropout = 0.25, .batchnorm = true}, LossKind::nll, Normalize::unit);
+  config.batch = 16;
+  config.epochs = 12;
+  config.threads = 1;
+  config.validation_split = 0.25;
+  config.optimizer = {.kind = OptimizerKind::adam, .lr = 0.01};
+  config.schedule = {.kind = ScheduleKind::cosine, .warmup_epochs = 1};
+  config.early_stopping = {.patience = 2};
+  return config;
+}
+
+std::vector<float> values(std::span<const float> span) { return {span.begin(), span.end()}; }
+
 std::filesystem::path mnist_dir() {
   const char* from_env = std::getenv("BPNET_MNIST_DIR");
   const std::filesystem::path dir = from_env ? from_env : BPNET_SOURCE_DIR "/data/mnist";

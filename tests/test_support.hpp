@@ -13,6 +13,7 @@
 #include "bpnet/dataset.hpp"
 #include "bpnet/random.hpp"
 #include "bpnet/spec.hpp"
+#include "bpnet/train.hpp"
 
 namespace bpnet::testing {
 
@@ -56,6 +57,14 @@ void write_synthetic_split_files(const std::filesystem::path& dir, std::size_t t
 // shape set to one row of inputs (a Trainer replaces it with the data's).
 ModelSpec mlp_spec(const std::vector<std::size_t>& sizes, Activation activation = Activation::relu,
                    Output output = Output::log_softmax, LossKind loss = LossKind::nll);
+
+// A small regularised recipe for 4x5 synthetic images: 20-16-10 with
+// BatchNorm1d and Dropout(0.25), Adam, cosine after one warm-up epoch,
+// early stopping (patience 2) on a 25% validation split, 12 epochs, batch 16.
+TrainConfig regularised_config();
+
+// A copy of a span's values, for comparing parameters bit for bit.
+std::vector<float> values(std::span<const float> span);
 
 // The folder with real MNIST if scripts/fetch-mnist.sh has been run, else empty.
 std::filesystem::path mnist_dir();

@@ -166,25 +166,15 @@ TEST(RealMnist, OneEpochOfTorchSeedLearns) {
 namespace bpnet {
 namespace {
 
-TrainConfig regularised_config() {
-  TrainConfig config = preset("torch-seed");
-  config.model = expand({.sizes = {20, 16, 10}, .dropout = 0.25, .batchnorm = true}, LossKind::nll, Normalize::unit);
-  config.batch = 16;
-  config.epochs = 12;
-  config.threads = 1;
-  config.validation_split = 0.25;
-  config.optimizer = {.kind = OptimizerKind::adam, .lr = 0.01};
-  config.schedule = {.kind = ScheduleKind::cosine, .warmup_epochs = 1};
-  config.early_stopping = {.patience = 2};
-  return config;
-}
+using testing::regularised_config;
+using testing::values;
 
 // Runs fit() and keeps a copy of the parameters after every epoch.
 std::vector<std::vector<float>> fit_keeping_every_epoch(Trainer& trainer) {
   std::vector<std::vector<float>> after_epoch;
   FitCallbacks callbacks;
   callbacks.on_epoch = [&](const EpochRecord&) {
-    after_epoch.emplace_back(trainer.model().parameters().begin(), trainer.model().parameters().end());
+    after_epoch.push_back(values(trainer.model().parameters()));
   };
   fit(trainer, callbacks);
   return after_epoch;
@@ -205,8 +195,7 @@ TEST(EarlyStopping, RestoresExactlyTheBestEpochsParameters) {
   }
   EXPECT_EQ(trainer.best_epoch(), best + 1);
   // ...and the model ends with that epoch's parameters, bit for bit.
-  const auto params = trainer.model().parameters();
-  EXPECT_EQ(std::vector<float>(params.begin(), params.end()), snapshots[best]);
+  EXPECT_EQ(values(trainer.model().parameters()), snapshots[best]);
   if (trainer.stopped_early()) {
     EXPECT_EQ(history.size(), best + 1 + config.early_stopping.patience);
   }
@@ -222,8 +211,7 @@ TEST(EarlyStopping, StopsAfterPatienceEpochsWithoutImprovement) {
   EXPECT_TRUE(trainer.stopped_early());
   EXPECT_EQ(trainer.history().size(), 3u);
   EXPECT_EQ(trainer.best_epoch(), 1u);
-  const auto params = trainer.model().parameters();
-  EXPECT_EQ(std::vector<float>(params.begin(), params.end()), snapshots[0]);
+  EXPECT_EQ(values(trainer.model().parameters()), snapshots[0]);
 }
 
 TEST(EarlyStopping, WithoutAValidationSplitIsAConfigError) {
@@ -251,10 +239,10 @@ TEST(Training, DropoutAndBatchNormResultsDoNotDependOnWorkers) {
   config.workers = 3;
   Trainer b(config, train, &validation);
   fit(b);
-  EXPECT_EQ(std::vector<float>(a.model().parameters().begin(), a.model().parameters().end()),
-            std::vector<float>(b.model().parameters().begin(), b.model().parameters().end()));
-  EXPECT_EQ(std::vector<float>(a.model().buffers().begin(), a.model().buffers().end()),
-            std::vector<float>(b.model().buffers().begin(), b.model().buffers().end()));
+  EXPECT_EQ(values(a.model().parameters()),
+            values(b.model().parameters()));
+  EXPECT_EQ(values(a.model().buffers()),
+            values(b.model().buffers()));
 }
 
 TEST(Predictor, EightThreadsPredictingWithOneModelAgreeWithOne) {
@@ -304,8 +292,8 @@ TEST(Training, InitFromCopiesParametersAndRefusesAnotherArchitecture) {
   config.seed = 99;
   Trainer tuned(config, train);
   tuned.start_from(source.model(), "source.bpn");
-  EXPECT_EQ(std::vector<float>(tuned.model().parameters().begin(), tuned.model().parameters().end()),
-            std::vector<float>(source.model().parameters().begin(), source.model().parameters().end()));
+  EXPECT_EQ(values(tuned.model().parameters()),
+            values(source.model().parameters()));
   config.model = testing::mlp_spec({20, 13, 10});
   Trainer other(config, train);
   try {
