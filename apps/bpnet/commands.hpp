@@ -17,6 +17,8 @@ Command add_predict_command(CLI::App& app);
 Command add_summary_command(CLI::App& app);
 Command add_plot_command(CLI::App& app);
 Command add_show_command(CLI::App& app);
+Command add_export_command(CLI::App& app);
+Command add_import_command(CLI::App& app);
 
 // Labels are bytes: what the reader accepts before the model is known.
 inline constexpr std::size_t kAnyLabel = 256;
