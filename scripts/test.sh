@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # The test suite from a fresh machine: dependencies, MNIST (for the end-to-end
-# tests), then every test in the release build and again under AddressSanitizer
-# + UndefinedBehaviorSanitizer. Exits non-zero if anything fails.
+# tests), then every test in the release build, bpnet's ONNX exports run by
+# ONNX Runtime (Node.js, tests/node), the installed library and .deb
+# (scripts/test-install.sh), and the tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer. Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/fetch-mnist.sh
-for preset in release asan; do
-  echo "=== $preset build"
-  scripts/build.sh "$preset"
-  echo "=== $preset tests"
-  ctest --preset "$preset" -j "$(nproc)"
-done
+run_ctest() {
+  echo "=== $1 build"
+  scripts/build.sh "$1"
+  echo "=== $1 tests"
+  ctest --preset "$1" -j "$(nproc)"
+}
+run_ctest release
+echo "=== Node.js tests (ONNX Runtime)"
+npm ci --no-audit --no-fund
+node --test tests/node/
+scripts/test-install.sh
+run_ctest asan

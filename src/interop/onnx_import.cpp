@@ -380,7 +380,12 @@ std::optional<Normalize> Importer::normalize_from_metadata() const {
     }
   }
   for (const auto& entry : proto_.metadata_props()) {
-    if (entry.key() == "bpnet.normalize") return parse_normalize(entry.value());
+    if (entry.key() != "bpnet.normalize") continue;
+    try {
+      return parse_normalize(entry.value());
+    } catch (const ConfigError& e) {
+      fail(fmt::format("its metadata bpnet.normalize: {}", e.what()));
+    }
   }
   return std::nullopt;
 }
