@@ -291,6 +291,30 @@ TEST_F(Cli, BadHistoryFilesAreNamedWithoutLibraryText) {
   }
 }
 
+TEST_F(Cli, ExportAndImportRoundTripAndRefuseNonsenseBeforeWork) {
+  const std::string model = (dir_ / "m.bpn").string();
+  ASSERT_EQ(run_bpnet("train " + small() + " --epochs 1 --save " + model).exit_code, 0);
+  const std::string onnx = (dir_ / "m.onnx").string(), back = (dir_ / "back.bpn").string();
+  ASSERT_EQ(run_bpnet("export --model " + model + " --out " + onnx).exit_code, 0);
+  // bpnet's own file says how its pixels are scaled: no --normalize needed.
+  const Outcome imported = run_bpnet("import --onnx " + onnx + " --out " + back);
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_EQ(run_bpnet("eval --model " + back + " " + data()).output.substr(back.size()),
+            run_bpnet("eval --model " + model + " " + data()).output.substr(model.size()));
+
+  expect_failure("export --model " + model + " --out " + (dir_ / "m.txt").string(), 2,
+                 "give --format onnx or --format c");
+  expect_failure("export --model " + model + " --format c --out " + onnx, 2, "give a name ending in .c");
+  expect_failure("export --model " + model + " --format c --out " + (dir_ / "m.c").string() + " --raw-pixels", 2,
+                 "--raw-pixels applies to ONNX files");
+  expect_failure("export --model " + model + " --format tflite --out x.tflite", 2, "--format");
+  std::filesystem::create_directory(dir_ / "folder.onnx");
+  expect_failure("export --model " + model + " --out " + (dir_ / "folder.onnx").string(), 1, "it is a folder");
+  expect_failure("import --onnx " + onnx + " --out " + (dir_ / "x.onnx").string(), 2, "give a name ending in .bpn");
+  expect_failure("import --onnx " + model + " --out " + back, 1, "m.bpn: it is not an ONNX model");
+  expect_failure("import --onnx " + onnx + " --out " + back + " --normalize z", 2, "--normalize");
+}
+
 TEST_F(Cli, DamagedModelFileExitsOne) {
   testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
   expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");

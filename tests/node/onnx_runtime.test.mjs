@@ -14,10 +14,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import ort from 'onnxruntime-node';
 
-const root = resolve(import.meta.dirname, '..', '..');
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const bpnet = process.env.BPNET_CLI ?? join(root, 'build/release/apps/bpnet/bpnet');
 const data = process.env.BPNET_DATA ?? join(root, 'data/mnist');
 const work = mkdtempSync(join(tmpdir(), 'bpnet-ort-'));
