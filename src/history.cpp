@@ -22,6 +22,29 @@ nlohmann::json config_with_origin(const TrainConfig& config, const RunOrigin& or
 
 }  // namespace
 
+namespace {
+
+nlohmann::json optional_number(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+nlohmann::json diagnostics_to_json(const std::vector<EpochDiagnostics>& epochs) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const EpochDiagnostics& e : epochs) {
+    nlohmann::json layers = nlohmann::json::array(), histograms = nlohmann::json::array();
+    for (const LayerDiagnostics& d : e.layers) {
+      layers.push_back({{"layer", d.layer}, {"type", d.type}, {"gradient_norm", optional_number(d.gradient_norm)},
+                        {"update_ratio", optional_number(d.update_ratio)}, {"saturated", optional_number(d.saturated)},
+                        {"dead", optional_number(d.dead)}});
+    }
+    for (const Histogram& h : e.histograms) {
+      histograms.push_back({{"layer", h.layer}, {"of", h.of}, {"low", h.low}, {"high", h.high}, {"counts", h.counts}});
+    }
+    list.push_back({{"epoch", e.epoch}, {"layers", layers}, {"histograms", histograms}});
+  }
+  return list;
+}
+
+}  // namespace
+
 std::string history_json(const TrainConfig& config, const RunOrigin& origin, const std::vector<EpochRecord>& epochs,
                          const RunOutcome& outcome) {
   nlohmann::json test = nullptr;
@@ -32,7 +55,9 @@ std::string history_json(const TrainConfig& config, const RunOrigin& origin, con
                             {"train_seconds", outcome.train_seconds},
                             {"best_epoch", outcome.best_epoch == 0 ? nlohmann::json(nullptr) : nlohmann::json(outcome.best_epoch)},
                             {"stopped_by", outcome.stopped_by}};
-  return j.dump(2) + "\n";
+  nlohmann::json out = j;
+  if (!outcome.diagnostics.empty()) out["diagnostics"] = diagnostics_to_json(outcome.diagnostics);
+  return out.dump(2) + "\n";
 }
 
 std::string config_json(const TrainConfig& config, const RunOrigin& origin) {

@@ -143,7 +143,8 @@ void Trainer::step_optimizer() {
   // gd steps once per epoch, after its last chunk: it takes that step's rate.
   const bool full_batch = config_.optimizer.kind == OptimizerKind::gd;
   const std::size_t step = full_batch ? steps_per_epoch() - 1 : steps_done_;
-  optimizer_->step(model_->parameters(), model_->gradients(), schedule_->lr(history_.size(), step));
+  const double lr = lr_override_ ? lr_override_(optimizer_->steps_taken()) : schedule_->lr(history_.size(), step);
+  optimizer_->step(model_->parameters(), model_->gradients(), lr);
 }
 
 void Trainer::begin_epoch() {

@@ -109,6 +109,7 @@ img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
 <h2>Confusion matrix</h2>
 <img src="confusion.png" alt="confusion matrix of the test set">
 {mistakes}
+{diagnostics}
 <h2>Per epoch</h2>
 <table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th><th>val_accuracy</th><th>seconds</th></tr>
 {epochs}</table>
@@ -126,6 +127,15 @@ img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
                      fmt::arg("mistakes", has_mistakes ? "<h2>Most confident mistakes</h2>\n<img src=\"mistakes.png\" "
                                                          "alt=\"the test digits the network got wrong most confidently\">"
                                                        : ""),
+                     fmt::arg("diagnostics",
+                              summary.outcome.diagnostics.empty()
+                                  ? ""
+                                  : "<h2>Inside back-propagation</h2>\n<p>Per layer and epoch: the gradient norm, the size "
+                                    "of each update relative to the weights (about 1e-3 is healthy), and the share "
+                                    "of saturated Sigmoid/Tanh outputs or dead ReLU units on a fixed batch of 512 "
+                                    "training images (history.json has the numbers and histograms).</p>\n<img "
+                                    "src=\"diagnostics.png\" alt=\"gradient norms, update ratios and saturated or "
+                                    "dead units per layer over epochs\">"),
                      fmt::arg("epochs", epoch_rows), fmt::arg("config", config_rows));
 }
 
@@ -134,7 +144,7 @@ img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
 // Every file a run writes into its folder.
 constexpr std::array kRunFiles{"model.bpn",   "history.json",  "history.csv",  "config.json",
                                "curves.png",  "curves.svg",    "samples.png",  "confusion.png",
-                               "mistakes.png", "report.html",  "checkpoint.bpck"};
+                               "mistakes.png", "diagnostics.png", "report.html", "checkpoint.bpck"};
 
 void claim_run_folder(const std::filesystem::path& folder, bool overwrite) {
   prepare_output_folder(folder);
@@ -184,6 +194,9 @@ void write_run_folder(const std::filesystem::path& folder, Trainer& trainer, con
   const std::vector<Prediction> predictions = predict_all(trainer.model(), test);
   plot_sample_grid(test, random_sample(predictions, config.seed), folder / "samples.png");
   plot_confusion(*summary.outcome.test, folder / "confusion.png");
+  if (!summary.outcome.diagnostics.empty()) {
+    plot_diagnostics(summary.outcome.diagnostics, "Inside back-propagation: " + summary.title, folder / "diagnostics.png");
+  }
   const auto mistakes = most_confident_mistakes(predictions);
   if (!mistakes.empty()) plot_mistakes(test, mistakes, folder / "mistakes.png");
   write_file_atomically(folder / "report.html", report_html(config, history, summary, !mistakes.empty()));

@@ -1,14 +1,17 @@
 // bpnet train: a preset, overridden by any flag given beside it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "bpnet/atomic_file.hpp"
 #include "bpnet/checkpoint.hpp"
+#include "bpnet/diagnostics.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/history.hpp"
@@ -166,17 +169,35 @@ int run_train(const TrainFlags& flags) {
   ProgressBar bar(stdout_is_terminal() && !flags.quiet_progress);
   double train_seconds = run.train_seconds;
   const bool show_lr = used.schedule.kind != ScheduleKind::constant || used.schedule.warmup_epochs > 0;
+  // Diagnostics see every optimizer step (full-batch gd: its one step per
+  // epoch, which end_epoch measures) and report after every epoch.
+  std::optional<DiagnosticsRecorder> recorder;
+  if (flags.diagnostics) recorder.emplace(trainer.model(), train);
+  const bool steps_per_batch = used.optimizer.kind != OptimizerKind::gd;
+  std::vector<EpochDiagnostics> diagnostics;
+  std::set<std::string> warned;
+  const auto histogram_epoch = [&](std::size_t epoch) {
+    if (flags.histogram_epochs.empty()) return epoch == 1 || epoch == used.epochs;
+    return std::find(flags.histogram_epochs.begin(), flags.histogram_epochs.end(), epoch) != flags.histogram_epochs.end();
+  };
   FitCallbacks callbacks;
   callbacks.on_epoch_start = [&bar] { bar.start(); };
-  if (bar.enabled()) {
-    callbacks.on_step = [&bar](std::size_t done, std::size_t total, double loss, double accuracy) {
-      bar.update(done, total, loss, accuracy);
+  if (bar.enabled() || recorder) {
+    callbacks.on_step = [&](std::size_t done, std::size_t total, double loss, double accuracy) {
+      if (recorder && steps_per_batch) recorder->after_step(trainer.model());
+      if (bar.enabled()) bar.update(done, total, loss, accuracy);
     };
   }
   callbacks.on_epoch = [&](const EpochRecord& record) {
     bar.clear();
     train_seconds += record.seconds;
     fmt::print("{}\n", epoch_line(record, used.epochs, show_lr));
+    if (recorder) {
+      diagnostics.push_back(recorder->end_epoch(trainer.model(), record.epoch, histogram_epoch(record.epoch)));
+      for (const std::string& warning : diagnose(trainer.history(), diagnostics.back(), warned)) {
+        fmt::print("{}\n", warning);
+      }
+    }
     if (flags.checkpoint_every && record.epoch % *flags.checkpoint_every == 0) {
       write_checkpoint(run, data_fingerprint, trainer, train_seconds);
     }
@@ -209,6 +230,7 @@ int run_train(const TrainFlags& flags) {
   result.test = evaluate(trainer.model(), test);
   result.best_epoch = trainer.best_epoch();
   result.stopped_by = outcome == FitOutcome::early_stopped ? "early_stopping" : "completed";
+  result.diagnostics = std::move(diagnostics);
   fmt::print("test: {}\n", accuracy_summary(*result.test));
   // The run folder first: if --save or --history then fail, the model and
   // its history are already safe there.

@@ -139,6 +139,13 @@ void add_train_flags(CLI::App& cmd, TrainFlags& flags) {
   cmd.add_option("--run-dir", flags.run_dir,
                   "Folder for the model, history, pictures and report (default: runs/<time>-<preset>)");
   cmd.add_flag("--quiet-progress", flags.quiet_progress, "No progress bar, only per-epoch lines");
+  cmd.add_flag("--diagnostics,!--no-diagnostics", flags.diagnostics,
+               "Per-layer gradient norms, update sizes, saturated and dead units, with warnings (default: on)");
+  cmd.add_option("--histogram-epochs", flags.histogram_epochs,
+                 "Epochs whose weight and activation histograms go into history.json (default: first and last)")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(CLI::PositiveNumber);
   cmd.add_flag("--overwrite", flags.overwrite,
                 "Reuse a --run-dir that holds another run's files, deleting those files first");
   cmd.add_option("--checkpoint-every", flags.checkpoint_every,

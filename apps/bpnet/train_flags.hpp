@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bpnet/train.hpp"
 
@@ -30,6 +31,8 @@ struct TrainFlags {
   std::optional<std::string> save, history, run_dir, resume;
   std::optional<std::size_t> checkpoint_every;
   bool quiet_progress = false;
+  bool diagnostics = true;                   // per-layer diagnostics and warnings
+  std::vector<std::size_t> histogram_epochs;  // empty: the first and the last
   bool overwrite = false;
   // Whether any flag that shapes the run was given: a resumed run keeps the
   // recipe it started with.

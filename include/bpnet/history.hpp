@@ -2,7 +2,9 @@
 // history.json and config.json):
 //   {"config": {..., "preset", "data", "bpnet_version"}, "epochs": [{"epoch", "loss", "accuracy", "val_loss",
 //    "val_accuracy", "lr", "seconds"}...], "test": {"loss", "accuracy", "n"}
-//    or null, "train_seconds", "best_epoch", "stopped_by"}
+//    or null, "train_seconds", "best_epoch", "stopped_by", "diagnostics": [{"epoch", "layers": [{"layer",
+//    "type", "gradient_norm", "update_ratio", "saturated", "dead"}...], "histograms": [{"layer", "of", "low",
+//    "high", "counts"}...]}...] (only when recorded; absent entries are null)}
 // val_* are null when no validation split was set.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bpnet/diagnostics.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/train.hpp"
 
@@ -22,6 +25,7 @@ struct RunOutcome {
   std::optional<Evaluation> test;
   std::size_t best_epoch = 0;           // whose weights the model holds (early stopping); 0 = the last
   std::string stopped_by = "completed";  // "completed" or "early_stopping"
+  std::vector<EpochDiagnostics> diagnostics;  // per epoch run by this process, if recorded
 };
 
 // Where a run came from, recorded with its config.

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "bpnet/dataset.hpp"
+#include "bpnet/diagnostics.hpp"
 #include "bpnet/evaluate.hpp"
+#include "bpnet/lr_find.hpp"
 #include "bpnet/train.hpp"
 
 namespace bpnet {
@@ -41,6 +43,16 @@ void plot_mistakes(const Dataset& data, const std::vector<Prediction>& shown,
 
 // The confusion matrix as a heat map (row-normalised colour) with counts.
 void plot_confusion(const Evaluation& evaluation, const std::filesystem::path& png);
+
+// The learning-rate range test: each step's loss (light) and its moving
+// average (bold) against the rate on a log axis, the suggestion marked.
+void plot_lr_find(const LrFindResult& result, const std::string& title, const std::filesystem::path& png);
+
+// Three panels over epochs, one line per layer: the gradient norm and the
+// update-to-weight ratio (log scales) of layers with parameters, and the
+// saturated (Sigmoid, Tanh) or dead (ReLU) fraction of activation layers.
+void plot_diagnostics(const std::vector<EpochDiagnostics>& epochs, const std::string& title,
+                      const std::filesystem::path& png);
 
 // One image enlarged, titled with its index and label.
 void plot_digit(const Dataset& data, std::size_t index, const std::filesystem::path& png);

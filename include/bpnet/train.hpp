@@ -102,6 +102,10 @@ class Trainer {
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
   bool stop_requested() const { return stop_ && stop_->load(); }
 
+  // Replaces the schedule: step n of the run (counted from 0 over all
+  // epochs) takes rate(n). For probes such as the learning-rate range test.
+  void override_lr(std::function<double(std::uint64_t)> rate) { lr_override_ = std::move(rate); }
+
   TrainerState state() const;
   // Continues from a state taken from a trainer of the same config and data.
   // Throws ConfigError if the state does not fit the model.
@@ -148,6 +152,7 @@ class Trainer {
   std::size_t correct_ = 0, seen_ = 0;
   double seconds_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
+  std::function<double(std::uint64_t)> lr_override_;
 };
 
 // The training loop. Callbacks are optional; each sees the trainer.

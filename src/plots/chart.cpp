@@ -28,6 +28,33 @@ std::string tick_label(double value, double step, bool integer) {
   return fmt::format("{:.{}f}", value, decimals);
 }
 
+// Ticks of a logarithmic axis, in log10 units: the decades, or nice ticks
+// within one decade when the data spans less.
+std::vector<double> log_ticks(double low, double high) {
+  const double first = std::floor(low), last = std::ceil(high);
+  if (!std::isfinite(first) || !std::isfinite(last) || last - first < 2) return nice_ticks(low, high, 5);
+  const double stride = std::ceil((last - first) / 8);  // at most about 8 labels
+  std::vector<double> ticks;
+  for (double t = first; t <= last; t += stride) ticks.push_back(t);
+  if (ticks.back() < high) ticks.push_back(ticks.back() + stride);
+  return ticks;
+}
+
+std::string log_tick_label(double exponent) { return fmt::format("{:g}", std::pow(10.0, exponent)); }
+
+// The lines with log10 applied where an axis is logarithmic.
+std::vector<Line> to_log_scale(const std::vector<Line>& lines, bool log_x, bool log_y) {
+  std::vector<Line> out = lines;
+  const auto scale = [](std::vector<double>& values) {
+    for (double& v : values) v = v > 0 ? std::log10(v) : std::numeric_limits<double>::quiet_NaN();
+  };
+  for (Line& line : out) {
+    if (log_x) scale(line.x);
+    if (log_y) scale(line.y);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<double> nice_ticks(double low, double high, int target_count) {
@@ -57,7 +84,8 @@ std::vector<double> nice_ticks(double low, double high, int target_count) {
   return ticks;
 }
 
-void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& lines, bool integer_x) {
+void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& given_lines, bool integer_x) {
+  const std::vector<Line> lines = to_log_scale(given_lines, panel.log_x, panel.log_y);
   double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min;
   double y_min = x_min, y_max = -x_min;
   // Non-finite points (a diverged run) are left out: the line has a gap there.
@@ -69,8 +97,8 @@ void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& l
     }
   }
   if (!std::isfinite(x_min)) x_min = 0, x_max = 1, y_min = 0, y_max = 1;
-  const std::vector<double> y_ticks = nice_ticks(y_min, y_max, 6);
-  std::vector<double> x_ticks = nice_ticks(x_min, x_max, 8);
+  const std::vector<double> y_ticks = panel.log_y ? log_ticks(y_min, y_max) : nice_ticks(y_min, y_max, 6);
+  std::vector<double> x_ticks = panel.log_x ? log_ticks(x_min, x_max) : nice_ticks(x_min, x_max, 8);
   if (integer_x) {
     x_ticks.erase(std::remove_if(x_ticks.begin(), x_ticks.end(),
                                  [&](double t) { return t != std::floor(t) || t < x_min || t > x_max; }),
@@ -82,6 +110,10 @@ void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& l
   }
   y_min = y_ticks.front();
   y_max = y_ticks.back();
+  if (panel.log_x) {  // whole decades at both ends
+    x_min = x_ticks.front();
+    x_max = x_ticks.back();
+  }
   // Half a step of room at each end, so a single epoch sits in the middle
   // and the first and last markers are whole.
   const double x_pad = x_max == x_min ? 0.5 : (x_max - x_min) * 0.02;
@@ -101,7 +133,8 @@ void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& l
     cairo_move_to(cr, px, std::round(sy(t)) + 0.5);
     cairo_line_to(cr, px + pw, std::round(sy(t)) + 0.5);
     cairo_stroke(cr);
-    text(cr, px - 8, sy(t), tick_label(t, y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1, false), 12,
+    text(cr, px - 8, sy(t),
+         panel.log_y ? log_tick_label(t) : tick_label(t, y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1, false), 12,
          Align::right);
   }
   for (double t : x_ticks) {
@@ -110,7 +143,7 @@ void draw_line_chart(cairo_t* cr, const Panel& panel, const std::vector<Line>& l
     cairo_move_to(cr, std::round(sx(t)) + 0.5, py + ph);
     cairo_line_to(cr, std::round(sx(t)) + 0.5, py + ph + 5);
     cairo_stroke(cr);
-    text(cr, sx(t), py + ph + 16, tick_label(t, 1, integer_x), 12, Align::center);
+    text(cr, sx(t), py + ph + 16, panel.log_x ? log_tick_label(t) : tick_label(t, 1, integer_x), 12, Align::center);
   }
   set_color(cr, kInk);
   cairo_rectangle(cr, px + 0.5, py + 0.5, pw, ph);

@@ -20,6 +20,7 @@ struct Panel {
   double left, top, width, height;  // the whole panel, labels included, in pixels
   std::string title, x_label, y_label;
   bool legend_at_bottom = false;  // rising curves (accuracy) leave the bottom free
+  bool log_x = false, log_y = false;  // logarithmic axes; values <= 0 leave gaps
 };
 
 // Tick positions covering [low, high] at 1, 2 or 5 times a power of ten.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "bpnet/error.hpp"
 #include "bpnet/plots.hpp"
@@ -126,6 +127,78 @@ void plot_training_curves(const std::vector<EpochRecord>& history, const std::st
             accuracies, true);
       },
       png, svg);
+}
+
+void plot_lr_find(const LrFindResult& result, const std::string& title, const std::filesystem::path& png) {
+  Line raw{"loss of each step", {}, {}, {0.62, 0.76, 0.87}};
+  Line smoothed{"smoothed", {}, {}, plots::kTrainingBlue};
+  double low = INFINITY, high = -INFINITY;
+  for (const LrFindPoint& p : result.points) {
+    raw.x.push_back(p.lr);
+    smoothed.x.push_back(p.lr);
+    smoothed.y.push_back(p.smoothed);
+    if (std::isfinite(p.smoothed)) low = std::min(low, p.smoothed), high = std::max(high, p.smoothed);
+  }
+  // The y range follows the smoothed curve (up to the divergence stop), so a
+  // single wild step does not flatten the picture; raw points beyond it clip.
+  for (const LrFindPoint& p : result.points) raw.y.push_back(std::min(p.loss, high));
+  Line mark{fmt::format("suggested {:.2g}", result.suggested_lr), {result.suggested_lr, result.suggested_lr},
+            {low, high}, plots::kValidationRed, true};
+  constexpr double kWidth = 900, kHeight = 540, kTitle = 40;
+  plots::render(
+      static_cast<int>(kWidth), static_cast<int>(kHeight),
+      [&](cairo_t* cr) {
+        plots::title(cr, kWidth / 2, 20, title, 18, kWidth - 24);
+        Panel panel{0, kTitle, kWidth, kHeight - kTitle, "Loss against learning rate", "learning rate (log scale)",
+                    "loss"};
+        panel.log_x = true;
+        plots::draw_line_chart(cr, panel, {raw, smoothed, mark}, false);
+      },
+      png, {});
+}
+
+void plot_diagnostics(const std::vector<EpochDiagnostics>& epochs, const std::string& title,
+                      const std::filesystem::path& png) {
+  // One line per layer and quantity, in the layer's colour.
+  std::map<std::size_t, Line> gradients, ratios, fractions;
+  for (const EpochDiagnostics& e : epochs) {
+    for (const LayerDiagnostics& d : e.layers) {
+      const Rgb color = kRunColors[(d.layer - 1) % std::size(kRunColors)];
+      const auto add = [&](std::map<std::size_t, Line>& lines, std::optional<double> value, const std::string& what) {
+        if (!value) return;
+        Line& line = lines.try_emplace(d.layer, Line{fmt::format("{} {}{}", d.layer, d.type, what), {}, {}, color}).first->second;
+        line.x.push_back(static_cast<double>(e.epoch));
+        line.y.push_back(*value);
+      };
+      add(gradients, d.gradient_norm, "");
+      add(ratios, d.update_ratio, "");
+      add(fractions, d.saturated, " saturated");
+      add(fractions, d.dead, " dead");
+    }
+  }
+  const auto values = [](const std::map<std::size_t, Line>& lines) {
+    std::vector<Line> out;
+    for (const auto& [layer, line] : lines) out.push_back(line);
+    return out;
+  };
+  constexpr double kWidth = 1500, kHeight = 500, kTitle = 40, kPanel = kWidth / 3;
+  plots::render(
+      static_cast<int>(kWidth), static_cast<int>(kHeight),
+      [&](cairo_t* cr) {
+        plots::title(cr, kWidth / 2, 20, title, 18, kWidth - 24);
+        Panel gradient{0, kTitle, kPanel, kHeight - kTitle, "Gradient norm per layer", "epoch", "|gradient| (log)"};
+        gradient.log_y = true;
+        plots::draw_line_chart(cr, gradient, values(gradients), true);
+        Panel ratio{kPanel, kTitle, kPanel, kHeight - kTitle, "Update / weight size", "epoch", "|step| / |weights| (log)"};
+        ratio.log_y = true;
+        plots::draw_line_chart(cr, ratio, values(ratios), true);
+        Panel fraction{2 * kPanel, kTitle, kPanel, kHeight - kTitle, "Saturated or dead units", "epoch",
+                       "fraction on the probe batch"};
+        std::vector<Line> shares = values(fractions);
+        if (shares.empty()) shares.push_back({"no Sigmoid, Tanh or ReLU layers", {}, {}, plots::kGrid});
+        plots::draw_line_chart(cr, fraction, shares, true);
+      },
+      png, {});
 }
 
 void plot_run_comparison(const std::vector<NamedHistory>& runs, const std::filesystem::path& png,
