@@ -183,7 +183,7 @@ std::vector<std::string> diagnose(const std::vector<EpochRecord>& history, const
     int rises = 0;
     for (std::size_t i = n - 3; i < n; ++i) rises += history[i].loss > history[i - 1].loss;
     if (rises >= 2) {
-      once(fmt::format("oscillating {}", n),
+      once("oscillating",
            fmt::format("warning: the training loss rose in {} of the last 3 epochs ({:.4g} -> {:.4g}): steps this "
                        "large overshoot the minimum and the loss oscillates. Try a lower --lr (now {:.3g}), a "
                        "schedule (--lr-schedule cosine), or `bpnet lr-find` with the same flags.",

@@ -315,6 +315,17 @@ TEST_F(Cli, ExportAndImportRoundTripAndRefuseNonsenseBeforeWork) {
   expect_failure("import --onnx " + onnx + " --out " + back + " --normalize z", 2, "--normalize");
 }
 
+TEST_F(Cli, LrFindSuggestsARateAndRefusesFlagsThatKeepARun) {
+  const Outcome found = run_bpnet("lr-find " + data() + " --layers 20,16,10 --threads 1 --steps 40 --out " +
+                                  (dir_ / "lr.png").string());
+  ASSERT_EQ(found.exit_code, 0) << found.output;
+  EXPECT_NE(found.output.find("suggested: --lr "), std::string::npos) << found.output;
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "lr.png"));
+  expect_failure("lr-find " + data() + " --save m.bpn", 2, "--save does not apply to lr-find");
+  expect_failure("lr-find " + data() + " --lr-min 1 --lr-max 0.1", 2, "0 < lr-min < lr-max");
+  expect_failure("lr-find " + data() + " --out lr.jpg", 2, "give a name ending in .png");
+}
+
 TEST_F(Cli, DamagedModelFileExitsOne) {
   testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
   expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");

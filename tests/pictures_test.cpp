@@ -227,3 +227,47 @@ TEST_F(Pictures, OutputNamesAreCheckedNotOverwrittenOrMislabelled) {
 
 }  // namespace
 }  // namespace bpnet
+
+namespace bpnet {
+namespace {
+
+bool is_coloured(std::uint32_t p) {
+  const int hi = std::max({red(p), green(p), blue(p)}), lo = std::min({red(p), green(p), blue(p)});
+  return hi - lo > 60;
+}
+
+TEST_F(Pictures, DiagnosticsChartHasALinePerLayerInEachPanel) {
+  ASSERT_EQ(train_exit_, 0);
+  const Picture chart(run_ / "diagnostics.png");
+  ASSERT_TRUE(chart.ok());
+  EXPECT_EQ(chart.width(), 1500);
+  EXPECT_EQ(chart.height(), 500);
+  for (int panel = 0; panel < 3; ++panel) {
+    const int x0 = panel * 500 + 90, x1 = panel * 500 + 475;
+    EXPECT_GT(chart.count(x0, 85, x1, 440, is_coloured), 150) << "panel " << panel;
+  }
+  std::ifstream report(run_ / "report.html");
+  const std::string html((std::istreambuf_iterator<char>(report)), {});
+  EXPECT_NE(html.find("diagnostics.png"), std::string::npos);
+  std::ifstream history(run_ / "history.json");
+  const std::string json((std::istreambuf_iterator<char>(history)), {});
+  EXPECT_NE(json.find("\"gradient_norm\""), std::string::npos);
+  EXPECT_NE(json.find("\"histograms\""), std::string::npos);
+}
+
+TEST_F(Pictures, LrFindDrawsTheCurveOnALogAxisWithTheSuggestionMarked) {
+  const std::filesystem::path png = dir_->path() / "lr.png";
+  ASSERT_EQ(run_bpnet("lr-find --data " + dir_->path().string() +
+                      " --layers 64,16,10 --threads 1 --lr-min 1e-5 --lr-max 100 --steps 60 --batch 16 --out " +
+                      png.string()),
+            0);
+  const Picture chart(png);
+  ASSERT_TRUE(chart.ok());
+  EXPECT_EQ(chart.width(), 900);
+  EXPECT_GT(chart.count(90, 85, 880, 480, is_bluish), 200) << "the loss curve";
+  EXPECT_GT(chart.count(90, 85, 880, 480, is_reddish), 40) << "the suggestion's mark";
+  EXPECT_GT(chart.count(60, 490, 880, 520, is_dark), 60) << "the decade labels";
+}
+
+}  // namespace
+}  // namespace bpnet

@@ -176,6 +176,12 @@ int run_train(const TrainFlags& flags) {
   const bool steps_per_batch = used.optimizer.kind != OptimizerKind::gd;
   std::vector<EpochDiagnostics> diagnostics;
   std::set<std::string> warned;
+  double diagnostics_seconds = 0;  // their own cost, reported at the end
+  const auto timed = [&diagnostics_seconds](auto&& work) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    diagnostics_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   const auto histogram_epoch = [&](std::size_t epoch) {
     if (flags.histogram_epochs.empty()) return epoch == 1 || epoch == used.epochs;
     return std::find(flags.histogram_epochs.begin(), flags.histogram_epochs.end(), epoch) != flags.histogram_epochs.end();
@@ -184,7 +190,7 @@ int run_train(const TrainFlags& flags) {
   callbacks.on_epoch_start = [&bar] { bar.start(); };
   if (bar.enabled() || recorder) {
     callbacks.on_step = [&](std::size_t done, std::size_t total, double loss, double accuracy) {
-      if (recorder && steps_per_batch) recorder->after_step(trainer.model());
+      if (recorder && steps_per_batch) timed([&] { recorder->after_step(trainer.model()); });
       if (bar.enabled()) bar.update(done, total, loss, accuracy);
     };
   }
@@ -193,7 +199,9 @@ int run_train(const TrainFlags& flags) {
     train_seconds += record.seconds;
     fmt::print("{}\n", epoch_line(record, used.epochs, show_lr));
     if (recorder) {
-      diagnostics.push_back(recorder->end_epoch(trainer.model(), record.epoch, histogram_epoch(record.epoch)));
+      timed([&] {
+        diagnostics.push_back(recorder->end_epoch(trainer.model(), record.epoch, histogram_epoch(record.epoch)));
+      });
       for (const std::string& warning : diagnose(trainer.history(), diagnostics.back(), warned)) {
         fmt::print("{}\n", warning);
       }
@@ -216,6 +224,10 @@ int run_train(const TrainFlags& flags) {
   const std::size_t epochs_run = trainer.history().size();
   fmt::print("training time: {:.2f} s ({:.3f} s per epoch)\n", train_seconds,
              train_seconds / static_cast<double>(epochs_run));
+  if (recorder) {
+    fmt::print("diagnostics: {:.3f} s of it ({:.2f}%; --no-diagnostics turns them off)\n", diagnostics_seconds,
+               100 * diagnostics_seconds / train_seconds);
+  }
   if (used.early_stopping.enabled()) {
     fmt::print("{}; the model has the weights of epoch {}, the best {}\n",
                outcome == FitOutcome::early_stopped
