@@ -133,7 +133,7 @@ TEST(Diagnostics, UpdateRatioIsTheRateTimesTheGradientNormForPlainSgd) {
   Trainer trainer(config, data);
   DiagnosticsRecorder recorder(trainer.model(), data, 64, 1);
   std::vector<float> before = testing::values(trainer.model().parameters());
-  double expected_first_layer_ratio = 0;
+  double expected_first_layer_ratio = 0, expected_first_layer_gradient = 0;
   std::size_t steps = 0;
   trainer.run_epoch([&](std::size_t, std::size_t, double, double) {
     const Model<float>& m = trainer.model();
@@ -141,12 +141,16 @@ TEST(Diagnostics, UpdateRatioIsTheRateTimesTheGradientNormForPlainSgd) {
     const std::size_t n = m.layer(0).parameter_count();
     double g = 0, p = 0;
     for (std::size_t k = 0; k < n; ++k) g += double{m.gradients()[k]} * m.gradients()[k], p += double{before[k]} * before[k];
-    if (steps++ > 0) expected_first_layer_ratio += config.optimizer.lr * std::sqrt(g) / std::sqrt(p);
+    if (steps++ > 0) {
+      expected_first_layer_ratio += config.optimizer.lr * std::sqrt(g) / std::sqrt(p);
+      expected_first_layer_gradient += std::sqrt(g);
+    }
     before = testing::values(m.parameters());
   });
   const EpochDiagnostics d = recorder.end_epoch(trainer.model(), 1, true);
   ASSERT_EQ(d.layers.size(), 4u);
   EXPECT_NEAR(*d.layers[0].update_ratio, expected_first_layer_ratio / static_cast<double>(steps - 1), 1e-6);
+  EXPECT_NEAR(*d.layers[0].gradient_norm, expected_first_layer_gradient / static_cast<double>(steps - 1), 1e-9);
   EXPECT_TRUE(d.layers[1].saturated.has_value());  // Tanh
   EXPECT_FALSE(d.layers[1].gradient_norm.has_value());
   EXPECT_FALSE(d.histograms.empty());
