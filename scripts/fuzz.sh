@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx_fuzzer model_fuzzer onnx_fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(idx_fuzzer model_fuzzer onnx_fuzzer image_fuzzer)
 
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is needed (apt-get install clang libclang-rt-dev)" >&2; exit 1; }
 cmake --preset fuzz >/dev/null
