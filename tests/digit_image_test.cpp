@@ -147,6 +147,11 @@ TEST(DigitImage, ReRenderedTestDigitsComeBackAndAreClassifiedAsTheOriginals) {
     const Rendering how = rendering(i, rng);
     const GreyImage picture = render(test, i, how);
     const std::vector<std::uint8_t> file = how.jpeg ? encode_jpeg(picture) : encode_png(picture);
+    if (const char* keep = std::getenv("BPNET_RENDER_DIR")) {  // for measuring with `bpnet predict DIR`
+      char name[64];
+      std::snprintf(name, sizeof name, "/%05zu-label%d.%s", i, test.labels[i], how.jpeg ? "jpg" : "png");
+      testing::write_bytes(std::string(keep) + name, file);
+    }
     const DigitImage digit = mnist_style(decode_image(file, "digit"), 28, 28, "digit");
     EXPECT_EQ(digit.inverted, how.dark_on_light) << how.kind << " " << i;
     std::copy(digit.pixels.begin(), digit.pixels.end(), rendered.pixels.begin() + static_cast<std::ptrdiff_t>(i * 784));
