@@ -4,7 +4,7 @@ fuzz/corpus/). Run from the repository root: python3 fuzz/make_corpus.py
 The ONNX seeds (fuzz/corpus/onnx) are copies of small PyTorch exports from
 tests/fixtures/onnx and one bpnet export; the image seeds (fuzz/corpus/image)
 are small PNGs (grey, RGBA, palette, 16-bit, interlaced) and JPEGs (grey,
-colour, progressive) of a digit; this script writes neither."""
+colour, progressive, EXIF-rotated) of a digit; this script writes neither."""
 import gzip
 import json
 import struct

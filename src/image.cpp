@@ -47,6 +47,68 @@ GreyImage decode_png(std::span<const std::uint8_t> bytes, const std::string& nam
   return out;
 }
 
+// The EXIF orientation (1..8) of a JPEG, 1 if it has none: phones store
+// photos as the sensor saw them and say in APP1 how to turn them upright.
+// Reads only the bytes it has checked are there.
+int exif_orientation(std::span<const std::uint8_t> b) {
+  std::size_t at = 2;  // after SOI
+  while (at + 4 <= b.size() && b[at] == 0xFF) {
+    const std::uint8_t marker = b[at + 1];
+    const std::size_t length = (std::size_t{b[at + 2]} << 8) | b[at + 3];
+    if (marker == 0xDA || length < 2 || at + 2 + length > b.size()) break;  // image data, or damaged
+    const std::span<const std::uint8_t> segment = b.subspan(at + 4, length - 2);
+    if (marker == 0xE1 && segment.size() >= 14 && std::memcmp(segment.data(), "Exif\0\0", 6) == 0) {
+      const std::span<const std::uint8_t> tiff = segment.subspan(6);
+      const bool little = tiff[0] == 'I';
+      const auto u16 = [&](std::size_t o) -> unsigned {
+        return little ? tiff[o] | (tiff[o + 1] << 8) : (tiff[o] << 8) | tiff[o + 1];
+      };
+      const auto u32 = [&](std::size_t o) -> std::size_t {
+        return little ? (std::size_t{u16(o + 2)} << 16) | u16(o) : (std::size_t{u16(o)} << 16) | u16(o + 2);
+      };
+      const std::size_t ifd = u32(4);
+      if (ifd + 2 > tiff.size()) return 1;
+      const unsigned entries = u16(ifd);
+      for (unsigned e = 0; e < entries && ifd + 2 + 12 * (e + 1) <= tiff.size(); ++e) {
+        const std::size_t entry = ifd + 2 + 12 * e;
+        if (u16(entry) == 0x0112) {
+          const unsigned value = u16(entry + 8);
+          return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
+        }
+      }
+      return 1;
+    }
+    at += 2 + length;
+  }
+  return 1;
+}
+
+// Turns an image upright by its EXIF orientation (2: mirrored, 3: turned
+// 180 degrees, 6: turned 90 clockwise to view, 8: 90 anticlockwise, 5 and 7:
+// transposes).
+GreyImage upright(GreyImage in, int orientation) {
+  if (orientation <= 1) return in;
+  const bool swap = orientation >= 5;
+  GreyImage out{swap ? in.cols : in.rows, swap ? in.rows : in.cols, std::vector<std::uint8_t>(in.pixels.size())};
+  for (std::size_t r = 0; r < out.rows; ++r) {
+    for (std::size_t c = 0; c < out.cols; ++c) {
+      std::size_t sr = r, sc = c;  // where output (r, c) comes from
+      switch (orientation) {
+        case 2: sc = in.cols - 1 - c; break;
+        case 3: sr = in.rows - 1 - r, sc = in.cols - 1 - c; break;
+        case 4: sr = in.rows - 1 - r; break;
+        case 5: sr = c, sc = r; break;
+        case 6: sr = in.rows - 1 - c, sc = r; break;
+        case 7: sr = in.rows - 1 - c, sc = in.cols - 1 - r; break;
+        case 8: sr = c, sc = in.cols - 1 - r; break;
+        default: break;
+      }
+      out.pixels[r * out.cols + c] = in.pixels[sr * in.cols + sc];
+    }
+  }
+  return out;
+}
+
 GreyImage decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name) {
   const auto handle = std::unique_ptr<void, int (*)(tjhandle)>(tjInitDecompress(), tjDestroy);
   if (!handle) throw DataError(name, "cannot start the JPEG decoder");
@@ -63,7 +125,7 @@ GreyImage decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& na
                     height, TJPF_GRAY, TJFLAG_STOPONWARNING) != 0) {
     throw DataError(name, fmt::format("damaged JPEG: {}", tjGetErrorStr2(handle.get())));
   }
-  return out;
+  return upright(std::move(out), exif_orientation(bytes));
 }
 
 }  // namespace

@@ -236,3 +236,43 @@ TEST(DigitImage, HeadersClaimingHugeImagesAreRefusedBeforeDecoding) {
 
 }  // namespace
 }  // namespace bpnet
+
+namespace bpnet {
+namespace {
+
+// A JPEG with an APP1 EXIF segment saying `orientation`, inserted after SOI.
+std::vector<std::uint8_t> with_exif_orientation(std::vector<std::uint8_t> jpeg, std::uint8_t orientation) {
+  const std::vector<std::uint8_t> app1{0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,  // APP1, length 34
+                                       'M', 'M', 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,       // big-endian TIFF, IFD at 8
+                                       0x00, 0x01,                                         // one entry:
+                                       0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,     // Orientation, SHORT, 1
+                                       0x00, orientation, 0x00, 0x00,                      // its value
+                                       0x00, 0x00, 0x00, 0x00};                            // no next IFD
+  jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+  return jpeg;
+}
+
+TEST(DigitImage, JpegExifOrientationTurnsPhotosUpright) {
+  // Stored 30 wide, 20 tall, with a dark block in its top-left corner.
+  GreyImage stored{20, 30, std::vector<std::uint8_t>(600, 255)};
+  for (std::size_t r = 0; r < 8; ++r) {
+    for (std::size_t c = 0; c < 8; ++c) stored.pixels[r * 30 + c] = 0;
+  }
+  const auto jpeg = encode_jpeg(stored);
+  const GreyImage plain = decode_image(jpeg, "plain.jpg");
+  EXPECT_EQ(plain.rows, 20u);
+  EXPECT_LT(plain.pixels[2 * 30 + 2], 60);
+  // 6: the viewer turns it 90 degrees clockwise; the corner goes to the top right.
+  const GreyImage turned = decode_image(with_exif_orientation(jpeg, 6), "turned.jpg");
+  ASSERT_EQ(turned.rows, 30u);
+  ASSERT_EQ(turned.cols, 20u);
+  EXPECT_LT(turned.pixels[2 * 20 + 17], 60);
+  EXPECT_GT(turned.pixels[2 * 20 + 2], 200);
+  // 3: turned 180 degrees; the corner goes to the bottom right.
+  const GreyImage flipped = decode_image(with_exif_orientation(jpeg, 3), "flipped.jpg");
+  ASSERT_EQ(flipped.rows, 20u);
+  EXPECT_LT(flipped.pixels[17 * 30 + 27], 60);
+}
+
+}  // namespace
+}  // namespace bpnet

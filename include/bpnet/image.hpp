@@ -2,7 +2,8 @@
 // not in an IDX file. Decoding uses Debian's libpng (its simplified API:
 // every bit depth, grey, RGB, RGBA, palette and interlacing) and
 // libjpeg-turbo; both are made for untrusted files. The dimensions are read
-// and checked before any pixel is decoded.
+// and checked before any pixel is decoded. A JPEG's EXIF orientation (how a
+// phone says to turn the photo) is applied, so the digit comes out upright.
 #pragma once
 
 #include <cstdint>
