@@ -125,13 +125,14 @@ int run_serve(const ServeFlags& flags) {
   const auto [rows, cols] = image_shape(*model);
   const auto threads = static_cast<std::size_t>(flags.threads);
   PredictorPool pool(*model);
+  const std::optional<double> test_accuracy = known_test_accuracy(flags.model);
   const nlohmann::json model_info = {{"version", std::string(kVersion)},
                                      {"architecture", model->spec().describe()},
                                      {"parameters", model->spec().parameter_count()},
                                      {"normalize", std::string(name(model->spec().normalize))},
                                      {"image_shape", {rows, cols}},
                                      {"classes", model->classes()},
-                                     {"test_accuracy", known_test_accuracy(flags.model) ? nlohmann::json(*known_test_accuracy(flags.model)) : nlohmann::json(nullptr)}};
+                                     {"test_accuracy", test_accuracy ? nlohmann::json(*test_accuracy) : nlohmann::json(nullptr)}};
 
   install_stop_handlers();
   httplib::Server server;
