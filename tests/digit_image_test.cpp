@@ -115,11 +115,8 @@ double correlation(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) 
 }
 
 TEST(DigitImage, ReRenderedTestDigitsComeBackAndAreClassifiedAsTheOriginals) {
-  const auto dir = testing::mnist_dir();
-  if (dir.empty()) {
-    if (std::getenv("CI")) FAIL() << "CI must fetch MNIST before the tests";
-    GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
-  }
+  const auto dir = testing::mnist_dir_required_in_ci();
+  if (dir.empty()) GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
   const Dataset train = load_dataset(dir, Split::train);
   const Dataset test = load_dataset(dir, Split::test);
   // A model file to measure with (e.g. keras-seed's, for the README), else

@@ -174,14 +174,8 @@ TEST(OnnxImport, RefusesAGemmWhoseWeightIsNotAConstant) {
   }
 }
 
-std::filesystem::path require_mnist() {
-  const auto dir = testing::mnist_dir();
-  if (dir.empty() && std::getenv("CI")) ADD_FAILURE() << "CI must fetch MNIST before the tests";
-  return dir;
-}
-
 TEST(OnnxImport, APyTorchTrainedMlpGivesPyTorchsTestAccuracyExactly) {
-  const auto dir = require_mnist();
+  const auto dir = testing::mnist_dir_required_in_ci();
   if (dir.empty()) GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
   const auto model = import_onnx(kFixtures / "mnist_mlp.onnx", {.normalize = Normalize::torch});
   const Evaluation result = evaluate(*model, load_dataset(dir, Split::test));
@@ -257,7 +251,7 @@ TEST(CExport, CompilesWarningFreeAndAgreesWithBpnetForEveryLayerType) {
 }
 
 TEST(CExport, AgreesWithBpnetOnAllTenThousandMnistTestImages) {
-  const auto dir = require_mnist();
+  const auto dir = testing::mnist_dir_required_in_ci();
   if (dir.empty()) GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
   TrainConfig config = preset("torch-seed");
   const Dataset train = load_dataset(dir, Split::train);

@@ -113,4 +113,10 @@ std::filesystem::path mnist_dir() {
   return std::filesystem::exists(dir / "train-images-idx3-ubyte") ? dir : std::filesystem::path{};
 }
 
+std::filesystem::path mnist_dir_required_in_ci() {
+  const std::filesystem::path dir = mnist_dir();
+  if (dir.empty() && std::getenv("CI")) ADD_FAILURE() << "CI must fetch MNIST before the tests";
+  return dir;
+}
+
 }  // namespace bpnet::testing

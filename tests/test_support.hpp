@@ -68,5 +68,8 @@ std::vector<float> values(std::span<const float> span);
 
 // The folder with real MNIST if scripts/fetch-mnist.sh has been run, else empty.
 std::filesystem::path mnist_dir();
+// The same, recording a failure when it is empty under CI (which must fetch
+// MNIST); elsewhere the caller skips: if (dir.empty()) GTEST_SKIP() << ...
+std::filesystem::path mnist_dir_required_in_ci();
 
 }  // namespace bpnet::testing

@@ -143,11 +143,8 @@ TEST(Batches, LoaderServesTheOrderGivenWithAndWithoutWorkers) {
 }
 
 TEST(RealMnist, OneEpochOfTorchSeedLearns) {
-  const auto dir = testing::mnist_dir();
-  if (dir.empty()) {
-    if (std::getenv("CI")) FAIL() << "CI must fetch MNIST before the tests";
-    GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
-  }
+  const auto dir = testing::mnist_dir_required_in_ci();
+  if (dir.empty()) GTEST_SKIP() << "MNIST not fetched (scripts/fetch-mnist.sh)";
   const Dataset train = load_dataset(dir, Split::train);
   const Dataset test = load_dataset(dir, Split::test);
   TrainConfig config = preset("torch-seed");
