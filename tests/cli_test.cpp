@@ -326,6 +326,13 @@ TEST_F(Cli, LrFindSuggestsARateAndRefusesFlagsThatKeepARun) {
   expect_failure("lr-find " + data() + " --out lr.jpg", 2, "give a name ending in .png");
 }
 
+TEST_F(Cli, DiagnosticsWatchWithoutChangingTheModel) {
+  const std::string with = (dir_ / "with.bpn").string(), without = (dir_ / "without.bpn").string();
+  ASSERT_EQ(run_bpnet("train " + small() + " --epochs 2 --save " + with).exit_code, 0);
+  ASSERT_EQ(run_bpnet("train " + small() + " --overwrite --epochs 2 --no-diagnostics --save " + without).exit_code, 0);
+  EXPECT_EQ(testing::read_bytes(with), testing::read_bytes(without));
+}
+
 TEST_F(Cli, DamagedModelFileExitsOne) {
   testing::write_bytes(dir_ / "bad.bpn", testing::Bytes{'B', 'P', 'N', 'E', 'T', 'M', 'D', 'L', 1, 0});
   expect_failure("eval --model " + (dir_ / "bad.bpn").string() + " " + data(), 1, "bad.bpn: not a bpnet model file");
