@@ -65,7 +65,6 @@ LrFindResult analyse_range_test(std::vector<LrFindPoint> points, bool diverged) 
   return result;
 }
 
-
 LrFindResult lr_find(const TrainConfig& base, const Dataset& train, const LrFindOptions& options,
                      const std::function<void(const LrFindPoint&, std::size_t)>& on_point,
                      const std::atomic<bool>* stop) {
