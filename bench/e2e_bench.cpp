@@ -1,9 +1,17 @@
-// End-to-end speed of bpnet on MNIST, per preset: median seconds per epoch,
-// training images/s, batched inference images/s, single-image latency, peak
-// RSS, and achieved GFLOP/s as a fraction of this machine's measured FMA peak;
-// then the effect of --threads 1/2 and --workers 0/1/2.
-// Each configuration runs in its own child process, so its peak RSS is its own.
-// Usage: e2e_bench [--data DIR] [--epochs N]   (N timed epochs after 1 warm-up)
+// End-to-end speed of bpnet on MNIST against the machine itself: for the two
+// presets and the big networks of the accuracy issue, median seconds per
+// epoch, training images/s and GFLOP/s as a fraction of this machine's FMA
+// peak (measured by the same binary between rounds), batched inference,
+// single-image latency; then the effect of --threads, --shards and --workers.
+//
+// This project's machines are shared VMs whose speed drifts by tens of per
+// cent within minutes, so the configurations of one network take turns, an
+// epoch each, in one child process (its peak RSS is reported), and the peak
+// is measured before every round: a ratio is never taken between runs made
+// minutes apart.
+// Usage: e2e_bench [--data DIR] [--epochs N] [--big]
+//   N timed rounds after 1 warm-up; --big adds 784-1000-500-10 and
+//   784-2500-2000-1500-1000-500-10, timed on 6,400 training images per round.
 #include <immintrin.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -13,12 +21,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bpnet/evaluate.hpp"
-#include "kernels/gemm.hpp"
 #include "bpnet/predictor.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
@@ -64,7 +72,7 @@ __attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
 // FLOP/s of `threads` cores running the widest FMA loop the CPU has.
 double measured_peak(int threads, bool& used_avx512) {
   used_avx512 = __builtin_cpu_supports("avx512f");
-  constexpr long kIterations = 50'000'000;
+  constexpr long kIterations = 20'000'000;
   const double flops_per_iteration = 10.0 * (used_avx512 ? 16 : 8) * 2;
   std::vector<std::thread> pool;
   const auto start = Clock::now();
@@ -78,89 +86,183 @@ double measured_peak(int threads, bool& used_avx512) {
   return threads * flops_per_iteration * kIterations / seconds(start, Clock::now());
 }
 
-// Forward + backward + step work of one epoch: per image and Linear layer,
-// 2*in*out for the forward product and for dW, and for dx except in layer 1.
-double flops_per_epoch(const bpnet::Model<float>& model, std::size_t images) {
-  double per_image = 0;
+// Multiply-adds of one image through the Linear layers (each is 2 FLOPs).
+double macs_per_image(const bpnet::Model<float>& model, bool skip_first_dx, double products_per_layer) {
+  double total = 0;
   bool first = true;
   for (std::size_t i = 0; i < model.depth(); ++i) {
     const bpnet::Layer<float>& layer = model.layer(i);
     if (layer.type() != "Linear") continue;
     const double mac = static_cast<double>(layer.in_features() * layer.out_features());
-    per_image += 2 * mac * (first ? 2 : 3);
+    total += mac * (first && skip_first_dx ? products_per_layer - 1 : products_per_layer);
     first = false;
   }
-  return per_image * static_cast<double>(images);
+  return total;
 }
 
+// Forward + backward work of one epoch: per image and Linear layer, 2*in*out
+// for the forward product and for dW, and for dx except in layer 1.
+double flops_per_epoch(const bpnet::Model<float>& model, std::size_t images) {
+  return 2 * macs_per_image(model, true, 3) * static_cast<double>(images);
+}
+
+double forward_flops_per_image(const bpnet::Model<float>& model) { return 2 * macs_per_image(model, false, 1); }
+
+struct Setup {
+  int threads = 1, shards = 1, workers = 0;
+};
+
 struct Result {
-  double epoch_seconds = 0, train_images_per_s = 0, gflops = 0, infer_images_per_s = 0, latency_us = 0,
-         accuracy = 0;
+  double epoch_seconds = 0, train_images_per_s = 0, gflops = 0, peak_gflops = 0;
+};
+
+struct Inference {
+  double images_per_s = 0, latency_us = 0, accuracy = 0, forward_flops = 0;
+};
+
+struct CaseResult {
+  std::vector<Result> setups;
+  Inference inference;
   long peak_rss_kb = 0;
 };
 
-Result measure(const std::string& data_dir, const std::string& preset_name, int threads, int workers,
-               int timed_epochs) {
-  bpnet::TrainConfig config = bpnet::preset(preset_name);
-  config.threads = threads;
-  config.workers = workers;
-  config.epochs = static_cast<std::size_t>(timed_epochs) + 1;
+struct Case {
+  std::string name;
+  bpnet::TrainConfig config;
+  std::size_t train_images = 0;  // 0: the whole training set
+  std::vector<Setup> setups;
+};
+
+bpnet::TrainConfig mlp(std::vector<std::size_t> sizes) {
+  bpnet::TrainConfig config = bpnet::preset("torch-seed");
+  bpnet::LayerShorthand shorthand;
+  shorthand.sizes = std::move(sizes);
+  config.model = bpnet::expand(shorthand, config.model.loss, config.model.normalize);
+  return config;
+}
+
+// Every setup trains its own model; they take turns, one epoch each.
+CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs, bool avx512) {
   bpnet::Dataset train = bpnet::load_dataset(data_dir, bpnet::Split::train);
   const bpnet::Dataset test = bpnet::load_dataset(data_dir, bpnet::Split::test);
-  const bpnet::Dataset validation = bpnet::split_off_tail(train, config.validation_split);
-  bpnet::Trainer trainer(config, train, &validation);
-  std::vector<double> epochs;
-  while (!trainer.finished()) epochs.push_back(trainer.run_epoch()->seconds);
-  epochs.erase(epochs.begin());  // warm-up
-  Result r;
-  r.epoch_seconds = median(epochs);
-  r.train_images_per_s = static_cast<double>(train.count) / r.epoch_seconds;
-  r.gflops = flops_per_epoch(trainer.model(), train.count) / r.epoch_seconds / 1e9;
+  const bpnet::Dataset validation = bpnet::split_off_tail(train, c.config.validation_split);
+  const bpnet::Dataset unused =
+      c.train_images ? bpnet::split_off_tail(train, 1.0 - static_cast<double>(c.train_images) / static_cast<double>(train.count))
+                     : bpnet::Dataset{};
+  std::vector<std::unique_ptr<bpnet::Trainer>> trainers;
+  for (const Setup& s : c.setups) {
+    bpnet::TrainConfig config = c.config;
+    config.threads = s.threads;
+    config.shards = static_cast<std::size_t>(s.shards);
+    config.workers = s.workers;
+    config.validation_split = 0;
+    config.epochs = static_cast<std::size_t>(timed_epochs) + 1;
+    trainers.push_back(std::make_unique<bpnet::Trainer>(config, train));
+  }
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  std::vector<std::vector<double>> epochs(trainers.size());
+  std::vector<double> peaks;
+  for (int round = 0; round <= timed_epochs; ++round) {
+    bool ignored = avx512;
+    peaks.push_back(measured_peak(cores, ignored) / 1e9);
+    for (std::size_t i = 0; i < trainers.size(); ++i) epochs[i].push_back(trainers[i]->run_epoch()->seconds);
+  }
+  CaseResult r;
+  const double peak = median(peaks);
+  for (std::size_t i = 0; i < trainers.size(); ++i) {
+    epochs[i].erase(epochs[i].begin());  // warm-up
+    Result s;
+    s.epoch_seconds = median(epochs[i]);
+    s.train_images_per_s = static_cast<double>(train.count) / s.epoch_seconds;
+    s.gflops = flops_per_epoch(trainers[i]->model(), train.count) / s.epoch_seconds / 1e9;
+    s.peak_gflops = peak;
+    r.setups.push_back(s);
+  }
 
-  const bpnet::Model<float>& net = trainer.model();
+  const bpnet::Model<float>& net = trainers.back()->model();
   bpnet::Predictor predictor(net);
+  r.inference.forward_flops = forward_flops_per_image(net);
   std::vector<double> passes;
   for (int i = 0; i < 5; ++i) {
     const auto start = Clock::now();
-    r.accuracy = bpnet::evaluate(net, test, 1000).accuracy;
+    r.inference.accuracy = bpnet::evaluate(net, test, 1000).accuracy;
     passes.push_back(seconds(start, Clock::now()));
   }
-  r.infer_images_per_s = static_cast<double>(test.count) / median(passes);
+  r.inference.images_per_s = static_cast<double>(test.count) / median(passes);
 
   bpnet::Matrix<float> one(1, test.features());
   for (std::size_t j = 0; j < test.features(); ++j) one(0, j) = test.image(0)[j] / 255.0f;
-  constexpr int kCalls = 20000;
-  for (int i = 0; i < 1000; ++i) predictor.forward(one);  // warm-up
-  const auto start = Clock::now();
-  for (int i = 0; i < kCalls; ++i) predictor.forward(one);
-  r.latency_us = seconds(start, Clock::now()) / kCalls * 1e6;
+  constexpr int kCalls = 2000;
+  for (int i = 0; i < 200; ++i) predictor.forward(one);  // warm-up
+  std::vector<double> calls;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto start = Clock::now();
+    for (int i = 0; i < kCalls; ++i) predictor.forward(one);
+    calls.push_back(seconds(start, Clock::now()) / kCalls * 1e6);
+  }
+  r.inference.latency_us = median(calls);
   return r;
 }
 
 // Runs measure() in a child process; its peak RSS comes from wait4().
-Result measure_in_child(const std::string& data, const std::string& preset, int threads, int workers, int epochs) {
+CaseResult measure_in_child(const std::string& data, const Case& c, int epochs, bool avx512) {
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) std::exit(1);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(pipe_fds[0]);
-    const Result r = measure(data, preset, threads, workers, epochs);
-    if (::write(pipe_fds[1], &r, sizeof r) != sizeof r) ::_exit(1);
-    ::_exit(0);
+    const CaseResult r = measure(data, c, epochs, avx512);
+    const std::size_t n = r.setups.size();
+    const bool ok = ::write(pipe_fds[1], &r.inference, sizeof(Inference)) == sizeof(Inference) &&
+                    ::write(pipe_fds[1], r.setups.data(), n * sizeof(Result)) == static_cast<ssize_t>(n * sizeof(Result));
+    ::_exit(ok ? 0 : 1);
   }
   ::close(pipe_fds[1]);
-  Result r;
-  const bool got = ::read(pipe_fds[0], &r, sizeof r) == sizeof r;
+  CaseResult r;
+  r.setups.resize(c.setups.size());
+  const std::size_t n = r.setups.size();
+  const bool got = ::read(pipe_fds[0], &r.inference, sizeof(Inference)) == sizeof(Inference) &&
+                   ::read(pipe_fds[0], r.setups.data(), n * sizeof(Result)) == static_cast<ssize_t>(n * sizeof(Result));
   ::close(pipe_fds[0]);
   int status = 0;
   struct rusage usage {};
   ::wait4(pid, &status, 0, &usage);
   if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "e2e_bench: measuring %s failed (is MNIST in %s?)\n", preset.c_str(), data.c_str());
+    std::fprintf(stderr, "e2e_bench: measuring %s failed (is MNIST in %s?)\n", c.name.c_str(), data.c_str());
     std::exit(1);
   }
   r.peak_rss_kb = usage.ru_maxrss;
   return r;
+}
+
+void report(const Case& c, const CaseResult& r) {
+  for (std::size_t i = 0; i < c.setups.size(); ++i) {
+    const Setup& s = c.setups[i];
+    const Result& x = r.setups[i];
+    std::printf("%-13s %7d %6d %7d | %9.3f %11.0f %8.1f %5.1f%% of %4.0f\n", c.name.c_str(), s.threads, s.shards,
+                s.workers, x.epoch_seconds, x.train_images_per_s, x.gflops, 100 * x.gflops / x.peak_gflops,
+                x.peak_gflops);
+  }
+  auto find = [&](int threads, int shards, int workers) -> const Result* {
+    for (std::size_t i = 0; i < c.setups.size(); ++i) {
+      const Setup& s = c.setups[i];
+      if (s.threads == threads && s.shards == shards && s.workers == workers) return &r.setups[i];
+    }
+    return nullptr;
+  };
+  auto ratio = [&](const char* what, const Result* a, const Result* b) {
+    if (a && b) std::printf("%-13s %s: %.2fx\n", c.name.c_str(), what, b->epoch_seconds / a->epoch_seconds);
+  };
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  ratio("2 threads (2 shards) vs 1 thread, 1 shard", find(cores, cores, 0), find(1, 1, 0));
+  ratio("2 shards vs 1 shard (2 threads; 1 shard = OpenBLAS's threads)", find(cores, cores, 0), find(cores, 1, 0));
+  ratio("workers 1 vs 0", find(cores, cores, 1), find(cores, cores, 0));
+  ratio("workers 2 vs 0", find(cores, cores, 2), find(cores, cores, 0));
+  const double peak = r.setups.back().peak_gflops;
+  std::printf("%-13s inference: %.0f img/s (%.1f%% of peak), one image %.2f us, test accuracy %.2f%%, peak RSS %.0f MB\n\n",
+              c.name.c_str(), r.inference.images_per_s, 100 * r.inference.images_per_s * r.inference.forward_flops / 1e9 / peak,
+              r.inference.latency_us, 100 * r.inference.accuracy, static_cast<double>(r.peak_rss_kb) / 1024);
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -168,34 +270,29 @@ Result measure_in_child(const std::string& data, const std::string& preset, int 
 int main(int argc, char** argv) {
   std::string data = "data/mnist";
   int epochs = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
-    if (!std::strcmp(argv[i], "--epochs")) epochs = std::max(1, std::atoi(argv[i + 1]));
+  bool big = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--big")) big = true;
+    if (i + 1 < argc && !std::strcmp(argv[i], "--data")) data = argv[i + 1];
+    if (i + 1 < argc && !std::strcmp(argv[i], "--epochs")) epochs = std::max(1, std::atoi(argv[i + 1]));
   }
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   bool avx512 = false;
   const double peak = measured_peak(cores, avx512) / 1e9;
-  std::printf("machine: %d cores, measured FP32 FMA peak %.0f GFLOP/s (%s, register-only loop)\n", cores, peak,
-              avx512 ? "AVX-512" : "AVX2");
-  std::printf("%d timed epochs after 1 warm-up; medians\n\n", epochs);
-  std::printf("%-11s %7s %7s | %9s %11s %8s %6s | %12s %10s %8s %8s\n", "preset", "threads", "workers", "s/epoch",
-              "train img/s", "GFLOP/s", "%peak", "infer img/s", "1-image us", "RSS MB", "test acc");
-  auto row = [&](const std::string& preset, int threads, int workers) {
-    const Result r = measure_in_child(data, preset, threads, workers, epochs);
-    std::printf("%-11s %7d %7d | %9.3f %11.0f %8.1f %5.1f%% | %12.0f %10.2f %8.1f %7.2f%%\n", preset.c_str(),
-                threads, workers, r.epoch_seconds, r.train_images_per_s, r.gflops, 100 * r.gflops / peak,
-                r.infer_images_per_s, r.latency_us, static_cast<double>(r.peak_rss_kb) / 1024, 100 * r.accuracy);
-    std::fflush(stdout);
-    return r;
-  };
-  for (const char* preset : {"torch-seed", "keras-seed"}) {
-    const Result one = row(preset, 1, 0);
-    const Result all = row(preset, cores, 0);
-    std::printf("%-11s threads %d vs 1: %.2fx faster per epoch\n", preset, cores, one.epoch_seconds / all.epoch_seconds);
-    for (int workers : {1, 2}) {
-      const Result w = row(preset, cores, workers);
-      std::printf("%-11s workers %d vs 0: %.2fx\n", preset, workers, all.epoch_seconds / w.epoch_seconds);
-    }
+  std::printf("machine: %d cores, measured FP32 FMA peak %.0f GFLOP/s at the start (%s, register-only loop; "
+              "measured again before every round, the median of those is each row's reference)\n",
+              cores, peak, avx512 ? "AVX-512" : "AVX2");
+  std::printf("%d timed rounds after 1 warm-up, setups taking turns; medians\n\n", epochs);
+  std::printf("%-13s %7s %6s %7s | %9s %11s %8s %s\n", "network", "threads", "shards", "workers", "s/epoch",
+              "train img/s", "GFLOP/s", "%peak");
+  std::vector<Setup> setups{{1, 1, 0}, {cores, 1, 0}, {cores, cores, 0}, {cores, cores, 1}, {cores, cores, 2}};
+  std::vector<Case> cases{{"torch-seed", bpnet::preset("torch-seed"), 0, setups},
+                          {"keras-seed", bpnet::preset("keras-seed"), 0, setups}};
+  if (big) {
+    const std::vector<Setup> few{{1, 1, 0}, {cores, 1, 0}, {cores, cores, 0}};
+    cases.push_back({"784-1000-500", mlp({784, 1000, 500, 10}), 6400, few});
+    cases.push_back({"784-2500..500", mlp({784, 2500, 2000, 1500, 1000, 500, 10}), 6400, few});
   }
+  for (const Case& c : cases) report(c, measure_in_child(data, c, epochs, avx512));
   return 0;
 }

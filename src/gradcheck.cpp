@@ -41,7 +41,7 @@ GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double
                                     double step) {
   std::vector<double> params(layer.parameter_count()), param_grads(layer.parameter_count(), 0.0);
   std::vector<double> buffers(layer.buffer_count());
-  layer.bind(params, param_grads, buffers);
+  layer.bind(params, buffers);
   layer.initialize(Init::torch, rng);
   // Move every parameter off its initial value, so that none sits where a
   // term of the gradient vanishes (BatchNorm's weight 1 and bias 0).
@@ -66,7 +66,7 @@ GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double
   objective();
   Matrix<double> dx(x.rows(), x.cols());
   layer.backward_input(ctx, x, y, weights, dx);
-  layer.accumulate_parameter_gradient(ctx, x, weights);
+  layer.accumulate_parameter_gradient(ctx, x, weights, param_grads);
 
   GradientCheck result;
   const std::span<const double> dx_span(dx.data(), dx.rows() * dx.cols());

@@ -119,6 +119,7 @@ nlohmann::json config_to_json(const TrainConfig& c) {
           {"seed", c.seed},
           {"shuffle", c.shuffle},
           {"threads", c.threads},
+          {"shards", c.shards},
           {"workers", c.workers}});
   return j;
 }
@@ -153,6 +154,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   c.seed = j.at("seed").get<std::uint64_t>();
   c.shuffle = j.at("shuffle").get<bool>();
   c.threads = j.at("threads").get<int>();
+  // Runs saved before batches had shards computed each batch whole.
+  c.shards = j.value("shards", std::size_t{1});
   c.workers = j.at("workers").get<int>();
   c.validate();
   return c;

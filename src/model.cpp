@@ -29,8 +29,8 @@ Model<T>::Model(const ModelSpec& spec) : spec_(spec) {
   std::size_t param_offset = 0, buffer_offset = 0;
   for (auto& layer : layers_) {
     const std::size_t p = layer->parameter_count(), b = layer->buffer_count();
-    layer->bind(std::span<T>(params_).subspan(param_offset, p), std::span<T>(grads_).subspan(param_offset, p),
-                std::span<T>(buffers_).subspan(buffer_offset, b));
+    param_offsets_.push_back(param_offset);
+    layer->bind(std::span<T>(params_).subspan(param_offset, p), std::span<T>(buffers_).subspan(buffer_offset, b));
     param_offset += p;
     buffer_offset += b;
   }
@@ -83,6 +83,7 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
     ctx.mode = mode;
     ctx.random = mode == Mode::train ? RandomStream(step.seed, step.step, i) : RandomStream();
     ctx.scratch = &ws.scratch[i];
+    ctx.first_row = step.first_row;
     ws.outputs[i].resize(x.rows, layers_[i]->out_features());
     layers_[i]->forward(ctx, input, ws.outputs[i]);
     input = ws.outputs[i];
@@ -97,18 +98,23 @@ ConstMatrixView<T> Model<T>::forward(Workspace<T>& ws, ConstMatrixView<T> x, std
 
 template <typename T>
 ConstMatrixView<T> Model<T>::forward_train(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth,
-                                           const TrainingStep& step) {
-  const ConstMatrixView<T> out = run(ws, x, depth, Mode::train, step);
-  for (std::size_t i = 0; i < depth; ++i) layers_[i]->update_buffers(ws.contexts[i]);
-  return out;
+                                           const TrainingStep& step) const {
+  return run(ws, x, depth, Mode::train, step);
 }
 
 template <typename T>
-void Model<T>::backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out) {
+void Model<T>::update_buffers(const Workspace<T>& ws) {
+  for (std::size_t i = 0; i < ws.depth; ++i) layers_[i]->update_buffers(ws.contexts[i]);
+}
+
+template <typename T>
+void Model<T>::backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out, std::span<T> grads) const {
+  if (grads.size() != params_.size()) throw ConfigError("backward: the gradient buffer does not fit the model");
   ConstMatrixView<T> dy = d_out;
   for (std::size_t i = ws.depth; i-- > 0;) {
     const ConstMatrixView<T> input = i == 0 ? x : ConstMatrixView<T>(ws.outputs[i - 1]);
-    layers_[i]->accumulate_parameter_gradient(ws.contexts[i], input, dy);
+    layers_[i]->accumulate_parameter_gradient(ws.contexts[i], input, dy,
+                                              grads.subspan(param_offsets_[i], layers_[i]->parameter_count()));
     if (i == 0) break;  // nobody needs dL/dx of the data itself
     ws.grad_in.resize(x.rows, layers_[i]->in_features());
     layers_[i]->backward_input(ws.contexts[i], input, ws.outputs[i], dy, ws.grad_in);

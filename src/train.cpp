@@ -2,21 +2,24 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <numeric>
+#include <thread>
 
 #include "bpnet/error.hpp"
 #include "batch_loader.hpp"
 #include "bpnet/evaluate.hpp"
 #include "kernels/gemm.hpp"
+#include "sharded_gradient.hpp"
 #include "simd.hpp"
 
 namespace bpnet {
 namespace {
 
 constexpr std::size_t kMaxEpochs = 1'000'000;
+constexpr std::size_t kMaxShards = 256;
 
 // A float is NaN or infinite exactly when its exponent bits are all ones;
 // testing the bits (rather than std::isfinite) lets the loop vectorise.
@@ -50,6 +53,12 @@ void TrainConfig::validate() const {
   if (threads < 0 || threads > 1024) {
     throw ConfigError(fmt::format("--threads must be in [0, 1024] (got {})", threads));
   }
+  if (shards == 0 || shards > kMaxShards) {
+    throw ConfigError(fmt::format("--shards must be in [1, {}] (got {})", kMaxShards, shards));
+  }
+  if (shards > batch) {
+    throw ConfigError(fmt::format("--shards ({}) cannot be more than the images in a batch (--batch {})", shards, batch));
+  }
   if (workers < 0 || workers > 16) {
     throw ConfigError(fmt::format("--workers must be in [0, 16] (got {})", workers));
   }
@@ -64,10 +73,30 @@ bool has_batch_norm(const ModelSpec& spec) {
                      [](const LayerSpec& l) { return l.type == "BatchNorm1d"; });
 }
 
+int resolve_threads(int threads) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return threads > 0 ? threads : std::max(cores, 1);
+}
+
 }  // namespace
 
-Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation)
+// BatchNorm1d normalises each shard by its own statistics: every shard of
+// every batch (the last one too) needs two images.
+void Trainer::check_batch_norm_shards() const {
+  const std::size_t last = train_.count % config_.batch;
+  for (const std::size_t rows : {std::min(config_.batch, train_.count), last}) {
+    if (rows == 0 || rows / config_.shards >= 2) continue;
+    throw ConfigError(fmt::format(
+        "BatchNorm1d needs at least 2 images in every shard of every batch, but {} training images in batches "
+        "of {} split into {} shards leave a shard of {}: choose another --batch or --shards",
+        train_.count, config_.batch, config_.shards, rows / config_.shards));
+  }
+}
+
+Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation, Communicator* comm)
     : config_(config), train_(train), validation_(validation), rng_(config.seed) {
+  if (comm == nullptr) own_comm_ = std::make_unique<LocalCommunicator>();
+  comm_ = comm ? comm : own_comm_.get();
   if (train.count == 0) throw ConfigError("the training set is empty");
   ModelSpec& spec = config_.model;
   if (spec.inputs == 0) spec.inputs = train.features();
@@ -81,16 +110,11 @@ Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset*
   check_labels(train, spec.classes());
   if (validation_ && validation_->count == 0) validation_ = nullptr;
   if (validation_) check_labels(*validation_, spec.classes());
-  if (has_batch_norm(spec) && (config_.batch == 1 || train.count % config_.batch == 1)) {
-    throw ConfigError(fmt::format(
-        "BatchNorm1d needs at least 2 images in every batch, but {} training images in batches of {} leave one "
-        "alone: choose another --batch",
-        train.count, config_.batch));
-  }
-  set_kernel_threads(config_.threads);
+  if (has_batch_norm(spec)) check_batch_norm_shards();
   loader_ = std::make_unique<BatchLoader>(train, spec.normalize, config_.batch, config_.workers);
   model_ = std::make_unique<Model<float>>(spec);
   model_->initialize(config_.init, rng_);
+  sharded_ = std::make_unique<ShardedGradient>(*model_, config_.shards, resolve_threads(config_.threads), *comm_);
   loss_ = make_loss<float>(spec.loss);
   optimizer_ = make_optimizer(config_.optimizer);
   schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.optimizer.lr, config_.epochs,
@@ -114,19 +138,15 @@ void Trainer::start_from(const Model<float>& source, const std::string& name) {
   std::copy(source.buffers().begin(), source.buffers().end(), model_->buffers().begin());
 }
 
+bool Trainer::stop_requested() { return comm_->any(stop_ && stop_->load()); }
+
 double Trainer::accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale) {
-  Model<float>& model = *model_;
   // Dropout masks are drawn for the global index of this batch in the run.
   const TrainingStep step{config_.seed, history_.size() * steps_per_epoch() + steps_done_};
-  const ConstMatrixView<float> out = model.forward_train(workspace_, x, model.loss_depth(), step);
-  loss_grad_.resize(out.rows, out.cols);
-  const double loss_sum = loss_->sum_and_gradient(out, labels, loss_grad_, scale);
-  model.backward(workspace_, x, loss_grad_);
-  for (std::size_t r = 0; r < out.rows; ++r) {
-    correct_ += argmax(out.row(r), out.cols) == labels[r];
-  }
-  seen_ += out.rows;
-  return loss_sum;
+  const ShardedTotals totals = sharded_->accumulate(*model_, *loss_, x, labels, scale, step);
+  correct_ += totals.correct;
+  seen_ += x.rows;
+  return totals.loss_sum;
 }
 
 void Trainer::check_finite(double batch_loss) const {
@@ -208,6 +228,8 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   record.accuracy = static_cast<double>(correct_) / static_cast<double>(seen_);
   record.lr = schedule_->lr(history_.size(), steps - 1);
   if (validation_) {
+    // All threads for the batched forward passes (the shards may have used one each).
+    if (kernel_threads() != sharded_->threads()) set_kernel_threads(sharded_->threads());
     const Evaluation val = evaluate(*model_, *validation_);
     record.val_loss = val.loss;
     record.val_accuracy = val.accuracy;

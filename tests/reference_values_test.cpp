@@ -70,8 +70,8 @@ TEST(ReferenceValues, DropoutIsTheIdentityInEvalMode) {
 
 TEST(ReferenceValues, BatchNorm1dTrainThenEval) {
   BatchNorm1d<double> layer(kCols, 1e-5, 0.1);
-  std::vector<double> params(2 * kCols), grads(2 * kCols), buffers(2 * kCols);
-  layer.bind(params, grads, buffers);
+  std::vector<double> params(2 * kCols), buffers(2 * kCols);
+  layer.bind(params, buffers);
   Rng unused(0);
   layer.initialize(Init::torch, unused);
   const std::vector<double> weight{1.0, 0.5, -2.0, 1.5, 0.25}, bias{0.0, 0.1, -0.2, 0.3, 1.0};

@@ -68,6 +68,7 @@ TrainConfig config_from(const TrainFlags& f) {
   override_if_set(f.validation_split, c.validation_split);
   override_if_set(f.seed, c.seed);
   override_if_set(f.threads, c.threads);
+  override_if_set(f.shards, c.shards);
   override_if_set(f.workers, c.workers);
   ScheduleOptions& s = c.schedule;
   if (f.lr_schedule) s.kind = parse_schedule(*f.lr_schedule);
@@ -133,6 +134,10 @@ void add_train_flags(CLI::App& cmd, TrainFlags& flags) {
   cmd.add_option("--init", flags.init, "Weight init: torch, xavier, he");
   cmd.add_option("--seed", flags.seed, "Seed for initialisation and shuffling")->check(not_negative());
   cmd.add_option("--threads", flags.threads, "Compute threads, in [0, 1024]; 0 = all cores (more than the cores slows training)");
+  cmd.add_option("--shards", flags.shards,
+                  "Split each batch into this many shards, one per thread (or MPI process), their gradients summed "
+                  "in a fixed order, in [1, 256] (default 1; under mpirun, the process count): a seed and a shard "
+                  "count give the same model for any --threads and process count")->check(not_negative());
   cmd.add_option("--workers", flags.workers, "Batch-preparation threads, in [0, 16]; 0 = on the training thread");
   cmd.add_option("--save", flags.save, "Write the trained model to this file");
   cmd.add_option("--history", flags.history, "Write per-epoch metrics as JSON to this file");

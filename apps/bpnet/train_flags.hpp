@@ -28,6 +28,7 @@ struct TrainFlags {
   std::optional<std::string> init_from;
   std::optional<std::uint64_t> seed;
   std::optional<int> threads, workers;
+  std::optional<std::size_t> shards;
   std::optional<std::string> save, history, run_dir, resume;
   std::optional<std::size_t> checkpoint_every;
   bool quiet_progress = false;

@@ -1,11 +1,12 @@
 // Layers: the building blocks of a model. Shapes (see tensor.hpp):
 //   x: (B, in)  y: (B, out)  dy: (B, out)  dx: (B, in)
-// A layer holds views into the model's three flat buffers: parameters,
-// their gradients, and non-trained state (BatchNorm's running statistics);
-// it owns none of its own. Forward and backward take the same arguments in
-// the same order, each with the context of the pass. The input gradient
-// (backward_input) overwrites dx; the parameter gradient accumulates (+=),
-// and zeroing it is the model's explicit zero_grad().
+// A layer holds views into the model's flat buffers of parameters and of
+// non-trained state (BatchNorm's running statistics); it owns none of its
+// own. Forward and backward take the same arguments in the same order, each
+// with the context of the pass. The input gradient (backward_input)
+// overwrites dx; the parameter gradient accumulates (+=) into the gradient
+// slice it is handed (the model's own, or one batch shard's), and zeroing it
+// is an explicit call.
 //
 // forward() is const: it never changes the model, so many threads can run one
 // model at once, each with its own scratch. What a training pass changes in
@@ -38,6 +39,7 @@ struct LayerContext {
   Mode mode = Mode::eval;
   RandomStream random;             // this layer's stream for this step (dropout masks)
   std::vector<T>* scratch = nullptr;  // kept from forward to backward, owned by the workspace
+  std::size_t first_row = 0;       // row 0's index in the whole batch (a shard's offset)
 };
 
 template <typename T>
@@ -54,9 +56,9 @@ class Layer {
   virtual std::size_t parameter_count() const { return 0; }
   virtual std::size_t buffer_count() const { return 0; }
 
-  // Points the layer at its parameter_count()-long slices of the parameter
-  // and gradient buffers and its buffer_count()-long slice of the buffers.
-  virtual void bind(std::span<T> /*params*/, std::span<T> /*grads*/, std::span<T> /*buffers*/) {}
+  // Points the layer at its parameter_count()-long slice of the parameters
+  // and its buffer_count()-long slice of the buffers.
+  virtual void bind(std::span<T> /*params*/, std::span<T> /*buffers*/) {}
   // Sets parameters (and buffers) to their initial values.
   virtual void initialize(Init /*init*/, Rng& /*rng*/) {}
 
@@ -66,9 +68,10 @@ class Layer {
   // output, ctx the same context (and scratch) that forward saw.
   virtual void backward_input(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> y,
                               ConstMatrixView<T> dy, MatrixView<T> dx) const = 0;
-  // grads += dL/dparams for this batch.
+  // grads += dL/dparams for this batch; grads is parameter_count() long,
+  // laid out as the parameters.
   virtual void accumulate_parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/,
-                                             ConstMatrixView<T> /*dy*/) {}
+                                             ConstMatrixView<T> /*dy*/, std::span<T> /*grads*/) const {}
   // After a training-mode forward: fold what it measured into the buffers.
   virtual void update_buffers(const LayerContext<T>& /*ctx*/) {}
 };
@@ -85,13 +88,13 @@ class Linear final : public Layer<T> {
   std::size_t in_features() const override { return in_; }
   std::size_t out_features() const override { return out_; }
   std::size_t parameter_count() const override { return out_ * in_ + out_; }
-  void bind(std::span<T> params, std::span<T> grads, std::span<T> buffers) override;
+  void bind(std::span<T> params, std::span<T> buffers) override;
   void initialize(Init init, Rng& rng) override;
   void forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const override;
   void backward_input(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> y,
                       ConstMatrixView<T> dy, MatrixView<T> dx) const override;
-  void accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x,
-                                     ConstMatrixView<T> dy) override;
+  void accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                                     std::span<T> grads) const override;
 
   MatrixView<T> weight() const { return {weight_, out_, in_}; }
   std::span<T> bias() const { return {bias_, out_}; }
@@ -100,8 +103,6 @@ class Linear final : public Layer<T> {
   std::size_t in_, out_;
   T* weight_ = nullptr;       // (out, in)
   T* bias_ = nullptr;         // (out)
-  T* weight_grad_ = nullptr;  // (out, in)
-  T* bias_grad_ = nullptr;    // (out)
 };
 
 // Shape-preserving layers: in_features() == out_features().
@@ -160,8 +161,9 @@ class LeakyReLU final : public ShapePreservingLayer<T> {
 
 // Inverted dropout: in training each entry is zeroed with probability p and
 // the survivors scaled by 1/(1-p), so eval mode is the identity. The mask of
-// entry (r, j) is drawn from ctx.random at index r * width + j; it is kept
-// in scratch (B, width) for backward.
+// entry (r, j) is drawn from ctx.random at index (ctx.first_row + r) * width
+// + j, so a batch split into shards drops what the whole batch would; it is
+// kept in scratch (B, width) for backward.
 template <typename T>
 class Dropout final : public ShapePreservingLayer<T> {
  public:
@@ -195,21 +197,19 @@ class BatchNorm1d final : public ShapePreservingLayer<T> {
   LayerSpec spec() const override;
   std::size_t parameter_count() const override { return 2 * this->out_features(); }
   std::size_t buffer_count() const override { return 2 * this->out_features(); }
-  void bind(std::span<T> params, std::span<T> grads, std::span<T> buffers) override;
+  void bind(std::span<T> params, std::span<T> buffers) override;
   void initialize(Init init, Rng& rng) override;
   void forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const override;
   void backward_input(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> y,
                       ConstMatrixView<T> dy, MatrixView<T> dx) const override;
-  void accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x,
-                                     ConstMatrixView<T> dy) override;
+  void accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                                     std::span<T> grads) const override;
   void update_buffers(const LayerContext<T>& ctx) override;
 
  private:
   double eps_, momentum_;
   T* weight_ = nullptr;  // (C)
   T* bias_ = nullptr;    // (C)
-  T* weight_grad_ = nullptr;
-  T* bias_grad_ = nullptr;
   T* running_mean_ = nullptr;  // (C)
   T* running_var_ = nullptr;   // (C)
 };

@@ -21,10 +21,12 @@
 namespace bpnet {
 
 // Which training step a training-mode pass belongs to: dropout masks are
-// drawn from the stream (seed, step, layer index).
+// drawn from the stream (seed, step, layer index), at the rows of the whole
+// batch that this pass covers (first_row onwards: a shard's offset).
 struct TrainingStep {
   std::uint64_t seed = 0;
   std::uint64_t step = 0;
+  std::size_t first_row = 0;
 };
 
 // The memory of one forward (and backward) pass: each layer's output and
@@ -78,13 +80,21 @@ class Model {
   ConstMatrixView<T> forward(Workspace<T>& ws, ConstMatrixView<T> x) const { return forward(ws, x, depth()); }
 
   // Training mode: the same with dropout drawn for `step` and batch
-  // statistics, which are then folded into the running buffers.
+  // statistics. Changes nothing in the model: update_buffers() folds the
+  // statistics in.
   ConstMatrixView<T> forward_train(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth,
-                                   const TrainingStep& step);
+                                   const TrainingStep& step) const;
+  // Folds the batch statistics of the workspace's last training forward into
+  // the running buffers (BatchNorm1d).
+  void update_buffers(const Workspace<T>& ws);
 
   // Back-propagates d_out = dL/d(last output of the workspace's forward), for
-  // the same x, accumulating every parameter gradient.
-  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out);
+  // the same x, accumulating every parameter gradient into `grads` (laid out
+  // as parameters()): the model's own gradients(), or a batch shard's buffer.
+  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out, std::span<T> grads) const;
+  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out) {
+    backward(ws, x, d_out, grads_);
+  }
 
  private:
   ConstMatrixView<T> run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth, Mode mode,
@@ -95,6 +105,7 @@ class Model {
   std::vector<T> grads_;
   std::vector<T> buffers_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<std::size_t> param_offsets_;  // where layer i's parameters start
 };
 
 }  // namespace bpnet

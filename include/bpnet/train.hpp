@@ -1,8 +1,11 @@
 // Training: the configuration of a run, a Trainer that runs it an epoch at a
 // time, and fit(), the loop with callbacks that a program configures.
 //
-// One step: zero_grad -> forward (train mode) and backward over the batch ->
-// lr = schedule(epoch, step) -> optimizer.step(parameters, gradients, lr).
+// One step: zero_grad -> forward (train mode) and backward over the batch's
+// shards -> sum the shards' gradients in shard order -> lr = schedule(epoch,
+// step) -> optimizer.step(parameters, gradients, lr). The shards run on the
+// compute threads (and, under MPI, on several processes); a seed and a shard
+// count give the same model for any number of threads or processes.
 // Full-batch gradient descent (optimizer gd) is a batching policy: the
 // gradient of the whole training set is accumulated chunk by chunk and one
 // step is taken per epoch.
@@ -17,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bpnet/communicator.hpp"
 #include "bpnet/dataset.hpp"
 #include "bpnet/early_stopping.hpp"
 #include "bpnet/loss.hpp"
@@ -28,7 +32,8 @@
 
 namespace bpnet {
 
-class BatchLoader;  // src/batch_loader.hpp
+class BatchLoader;      // src/batch_loader.hpp
+class ShardedGradient;  // src/sharded_gradient.hpp
 
 struct TrainConfig {
   ModelSpec model;                  // inputs 0: taken from the training images
@@ -41,7 +46,9 @@ struct TrainConfig {
   double validation_split = 0.0;    // fraction held out for validation, in [0, 1)
   std::uint64_t seed = 1;           // initialisation, shuffling and dropout
   bool shuffle = true;              // reshuffle the training set every epoch
-  int threads = 0;                  // kernel threads; 0 = all cores
+  int threads = 0;                  // compute threads, in [0, 1024]; 0 = all cores
+  std::size_t shards = 1;           // each batch is split into this many, in [1, 256]; a
+                                    // multiple of the processes under MPI (see docs/performance.md)
   int workers = 0;                  // batch-preparation threads, in [0, 16]
 
   // Throws ConfigError naming the bad option.
@@ -83,10 +90,13 @@ class Trainer {
  public:
   // Builds and initialises the model from config.seed (inputs and image shape
   // from `train`). `validation` may be null or empty. Both data sets must
-  // outlive the trainer (hence no temporaries). Throws ConfigError if the
-  // config or the labels do not fit.
-  Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation = nullptr);
-  Trainer(const TrainConfig&, Dataset&&, const Dataset* = nullptr) = delete;
+  // outlive the trainer (hence no temporaries). `comm` (null: this process
+  // alone) must outlive it too; under it every process runs the same calls
+  // with the same data and ends with the same model. Throws ConfigError if
+  // the config or the labels do not fit.
+  Trainer(const TrainConfig& config, const Dataset& train, const Dataset* validation = nullptr,
+          Communicator* comm = nullptr);
+  Trainer(const TrainConfig&, Dataset&&, const Dataset* = nullptr, Communicator* = nullptr) = delete;
   ~Trainer();
 
   // Starts from another model's parameters and buffers (fine-tuning). Throws
@@ -100,7 +110,9 @@ class Trainer {
   std::optional<EpochRecord> run_epoch(const StepCallback& on_step = {});
   // A flag (set from a signal handler, say) checked after every batch.
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
-  bool stop_requested() const { return stop_ && stop_->load(); }
+  // Whether the flag is raised in any process (collective: every process
+  // asks at the same points).
+  bool stop_requested();
 
   // Replaces the schedule: step n of the run (counted from 0 over all
   // epochs) takes rate(n). For probes such as the learning-rate range test.
@@ -126,6 +138,7 @@ class Trainer {
   void begin_epoch();
   void check_finite(double batch_loss) const;
   double accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale);
+  void check_batch_norm_shards() const;
   void end_epoch(EpochRecord& record);
   void step_optimizer();
 
@@ -133,14 +146,15 @@ class Trainer {
   const Dataset& train_;
   const Dataset* validation_;  // null: no validation
   Rng rng_;
+  std::unique_ptr<LocalCommunicator> own_comm_;  // when none was given
+  Communicator* comm_;
   std::unique_ptr<Model<float>> model_;
-  Workspace<float> workspace_;
+  std::unique_ptr<ShardedGradient> sharded_;
   std::unique_ptr<Loss<float>> loss_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<BatchLoader> loader_;
   std::vector<std::uint32_t> order_;
-  Matrix<float> loss_grad_;  // (B, C)
   std::vector<EpochRecord> history_;
   EarlyStoppingState early_;
   std::vector<float> best_parameters_, best_buffers_;

@@ -12,12 +12,10 @@ LayerSpec BatchNorm1d<T>::spec() const {
 }
 
 template <typename T>
-void BatchNorm1d<T>::bind(std::span<T> params, std::span<T> grads, std::span<T> buffers) {
+void BatchNorm1d<T>::bind(std::span<T> params, std::span<T> buffers) {
   const std::size_t c = this->out_features();
   weight_ = params.data();
   bias_ = params.data() + c;
-  weight_grad_ = grads.data();
-  bias_grad_ = grads.data() + c;
   running_mean_ = buffers.data();
   running_var_ = buffers.data() + c;
 }
@@ -105,15 +103,17 @@ void BatchNorm1d<T>::backward_input(const LayerContext<T>& ctx, ConstMatrixView<
 
 template <typename T>
 void BatchNorm1d<T>::accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x,
-                                                   ConstMatrixView<T> dy) {
+                                                   ConstMatrixView<T> dy, std::span<T> grads) const {
   const std::size_t c = x.cols;
+  T* weight_grad = grads.data();
+  T* bias_grad = grads.data() + c;
   const T* mean = ctx.scratch->data();
   const T* inv_std = ctx.scratch->data() + c;
   // d weight += sum_B dy x_hat;  d bias += sum_B dy.
   for (std::size_t r = 0; r < x.rows; ++r) {
     for (std::size_t j = 0; j < c; ++j) {
-      weight_grad_[j] += dy(r, j) * (x(r, j) - mean[j]) * inv_std[j];
-      bias_grad_[j] += dy(r, j);
+      weight_grad[j] += dy(r, j) * (x(r, j) - mean[j]) * inv_std[j];
+      bias_grad[j] += dy(r, j);
     }
   }
 }

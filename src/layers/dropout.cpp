@@ -22,8 +22,9 @@ void Dropout<T>::forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, Matri
   mask.resize(x.size());
   const T keep_scale = static_cast<T>(1.0 / (1.0 - p_));
   const auto p = static_cast<float>(p_);
+  const std::size_t first = ctx.first_row * x.cols;
   for (std::size_t i = 0; i < x.size(); ++i) {
-    mask[i] = ctx.random.uniform01f(i) < p ? T(0) : keep_scale;
+    mask[i] = ctx.random.uniform01f(first + i) < p ? T(0) : keep_scale;
     y.data[i] = x.data[i] * mask[i];
   }
 }

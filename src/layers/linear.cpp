@@ -12,11 +12,9 @@ LayerSpec Linear<T>::spec() const {
 }
 
 template <typename T>
-void Linear<T>::bind(std::span<T> params, std::span<T> grads, std::span<T> /*buffers*/) {
+void Linear<T>::bind(std::span<T> params, std::span<T> /*buffers*/) {
   weight_ = params.data();
   bias_ = params.data() + out_ * in_;
-  weight_grad_ = grads.data();
-  bias_grad_ = grads.data() + out_ * in_;
 }
 
 template <typename T>
@@ -64,13 +62,15 @@ void Linear<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T
 
 template <typename T>
 void Linear<T>::accumulate_parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x,
-                                                ConstMatrixView<T> dy) {
+                                                ConstMatrixView<T> dy, std::span<T> grads) const {
   // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy.
+  T* weight_grad = grads.data();
+  T* bias_grad = grads.data() + out_ * in_;
   gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows}, T(1), dy.data, out_, x.data, in_,
-          T(1), weight_grad_, in_);
+          T(1), weight_grad, in_);
   for (std::size_t r = 0; r < dy.rows; ++r) {
     const T* row = dy.row(r);
-    for (std::size_t j = 0; j < out_; ++j) bias_grad_[j] += row[j];
+    for (std::size_t j = 0; j < out_; ++j) bias_grad[j] += row[j];
   }
 }
 

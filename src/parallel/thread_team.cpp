@@ -1,0 +1,97 @@
+#include "thread_team.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+
+namespace bpnet {
+namespace {
+
+// About 20-50 us of polling before sleeping: longer than the gap between two
+// batches' rounds, far shorter than a scheduler tick.
+constexpr int kSpinRounds = 4000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+
+std::uint32_t* futex_word(std::atomic<std::uint32_t>& value) { return reinterpret_cast<std::uint32_t*>(&value); }
+
+// Waits until `value` differs from `old`: spin, then sleep in the kernel,
+// which re-checks the value under its lock (no wake-up can be lost).
+void wait_while_equal(std::atomic<std::uint32_t>& value, std::uint32_t old) {
+  for (int i = 0; i < kSpinRounds; ++i) {
+    if (value.load(std::memory_order_acquire) != old) return;
+    cpu_relax();
+  }
+  while (value.load(std::memory_order_acquire) == old) {
+    syscall(SYS_futex, futex_word(value), FUTEX_WAIT_PRIVATE, old, nullptr, nullptr, 0);
+  }
+}
+
+void wake_all(std::atomic<std::uint32_t>& value) {
+  syscall(SYS_futex, futex_word(value), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+ThreadTeam::ThreadTeam(int size) {
+  for (int member = 1; member < size; ++member) threads_.emplace_back([this, member] { member_loop(member); });
+}
+
+ThreadTeam::~ThreadTeam() {
+  quit_.store(true, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  wake_all(generation_);
+  for (std::thread& t : threads_) t.join();
+}
+
+void ThreadTeam::run_member(int member) {
+  try {
+    (*task_)(member);
+  } catch (...) {
+    const std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadTeam::run(const std::function<void(int)>& task) {
+  if (threads_.empty()) {
+    task(0);
+    return;
+  }
+  task_ = &task;
+  error_ = nullptr;
+  running_.store(static_cast<std::uint32_t>(size()), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  wake_all(generation_);
+  run_member(0);
+  // Wait for the others: running_ counts down to 0.
+  for (std::uint32_t left = running_.fetch_sub(1, std::memory_order_acq_rel) - 1; left != 0;
+       left = running_.load(std::memory_order_acquire)) {
+    wait_while_equal(running_, left);
+  }
+  task_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
+}
+
+void ThreadTeam::member_loop(int member) {
+  // Generation 0, not whatever it is by now: a thread that starts late must
+  // still take part in the rounds begun before it ran.
+  std::uint32_t seen = 0;
+  for (;;) {
+    wait_while_equal(generation_, seen);
+    seen = generation_.load(std::memory_order_acquire);
+    if (quit_.load(std::memory_order_acquire)) return;
+    run_member(member);
+    if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) wake_all(running_);
+  }
+}
+
+}  // namespace bpnet

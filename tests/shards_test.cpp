@@ -1,0 +1,152 @@
+// Batch shards: the thread team, the split of a batch, and what sharding
+// promises - a seed and a shard count give the same model for any thread
+// count, and sharding changes only the order of sums (not the mathematics),
+// dropout included.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+
+#include "bpnet/error.hpp"
+#include "bpnet/presets.hpp"
+#include "bpnet/train.hpp"
+#include "parallel/thread_team.hpp"
+#include "sharded_gradient.hpp"
+#include "test_support.hpp"
+
+namespace bpnet {
+namespace {
+
+TEST(ThreadTeam, EveryMemberRunsOnceInEveryRound) {
+  for (const int size : {1, 2, 3, 5}) {
+    ThreadTeam team(size);
+    std::vector<std::atomic<int>> runs(static_cast<std::size_t>(size));
+    constexpr int kRounds = 2000;  // rounds back to back: a lost wake-up would hang here
+    for (int round = 0; round < kRounds; ++round) {
+      team.run([&](int member) { runs[static_cast<std::size_t>(member)].fetch_add(1); });
+    }
+    for (int m = 0; m < size; ++m) EXPECT_EQ(runs[static_cast<std::size_t>(m)].load(), kRounds) << "member " << m;
+  }
+}
+
+TEST(ThreadTeam, AMembersExceptionReachesTheCallerAndTheTeamGoesOn) {
+  ThreadTeam team(3);
+  EXPECT_THROW(team.run([](int member) {
+    if (member == 2) throw std::runtime_error("member 2 failed");
+  }),
+               std::runtime_error);
+  std::atomic<int> runs{0};
+  team.run([&](int) { runs.fetch_add(1); });
+  EXPECT_EQ(runs.load(), 3);
+}
+
+TEST(Shards, SplitABatchIntoContiguousNearlyEqualParts) {
+  // 10 rows in 4 shards: 3, 2, 3, 2.
+  const std::vector<std::size_t> begins{0, 3, 5, 8, 10};
+  for (std::size_t s = 0; s <= 4; ++s) EXPECT_EQ(shard_begin(s, 10, 4), begins[s]) << s;
+  // Fewer rows than shards: shard 0 is never empty.
+  EXPECT_EQ(shard_begin(1, 1, 3), 1u);
+  EXPECT_EQ(shard_begin(3, 1, 3), 1u);
+}
+
+TrainConfig small_config() {
+  TrainConfig config = preset("torch-seed");
+  config.model = testing::mlp_spec({20, 12, 10});
+  config.batch = 16;
+  config.epochs = 3;
+  return config;
+}
+
+std::vector<float> trained_parameters(const TrainConfig& config, const Dataset& train) {
+  Trainer trainer(config, train);
+  fit(trainer);
+  return testing::values(trainer.model().parameters());
+}
+
+TEST(Shards, ASeedAndAShardCountGiveTheSameModelForAnyThreadCount) {
+  const Dataset train = testing::synthetic_dataset(300, 1);
+  for (const std::size_t shards : {2u, 3u, 4u}) {
+    TrainConfig config = small_config();
+    config.shards = shards;
+    config.threads = 1;
+    const std::vector<float> one_thread = trained_parameters(config, train);
+    for (const int threads : {2, 3, 8}) {
+      config.threads = threads;
+      EXPECT_EQ(trained_parameters(config, train), one_thread) << shards << " shards, " << threads << " threads";
+    }
+  }
+}
+
+TEST(Shards, RegularisedRecipeWithShardsDoesNotDependOnThreads) {
+  // Dropout masks follow the whole batch's rows; BatchNorm1d uses each
+  // shard's statistics and keeps shard 0's.
+  Dataset train = testing::synthetic_dataset(320, 3);
+  const Dataset validation = split_off_tail(train, 0.25);
+  TrainConfig config = testing::regularised_config();
+  config.epochs = 3;
+  config.shards = 2;
+  config.threads = 1;
+  Trainer a(config, train, &validation);
+  fit(a);
+  config.threads = 2;
+  Trainer b(config, train, &validation);
+  fit(b);
+  EXPECT_EQ(testing::values(a.model().parameters()), testing::values(b.model().parameters()));
+  EXPECT_EQ(testing::values(a.model().buffers()), testing::values(b.model().buffers()));
+}
+
+// One step from the same start: the sharded gradient is the whole batch's
+// gradient up to rounding, with dropout on (the masks do not move).
+TEST(Shards, ShardedGradientIsTheWholeBatchGradient) {
+  const Dataset train = testing::synthetic_dataset(64, 5);
+  TrainConfig config = small_config();
+  config.model = expand({{20, 24, 16, 10}, Activation::tanh, Output::log_softmax, 0.3, false}, LossKind::nll,
+                        Normalize::unit);
+  config.batch = 64;
+  config.epochs = 1;
+  config.optimizer.momentum = 0;
+  config.optimizer.lr = 1.0;  // the step is the gradient itself
+  std::vector<std::vector<float>> steps;
+  for (const std::size_t shards : {1u, 3u, 7u}) {
+    config.shards = shards;
+    Trainer trainer(config, train);
+    const std::vector<float> before = testing::values(trainer.model().parameters());
+    fit(trainer);
+    const std::vector<float> after = testing::values(trainer.model().parameters());
+    std::vector<float> step(before.size());
+    for (std::size_t i = 0; i < step.size(); ++i) step[i] = before[i] - after[i];
+    steps.push_back(step);
+  }
+  double norm = 0;
+  for (const float g : steps[0]) norm += static_cast<double>(g) * g;
+  ASSERT_GT(norm, 1e-6) << "the gradient is trivially zero";
+  for (std::size_t k = 1; k < steps.size(); ++k) {
+    double worst = 0;
+    for (std::size_t i = 0; i < steps[0].size(); ++i) worst = std::max(worst, std::abs(double(steps[k][i]) - steps[0][i]));
+    EXPECT_LT(worst, 1e-5 * std::sqrt(norm)) << "shard set " << k;
+  }
+}
+
+TEST(Shards, ImpossibleShardCountsAreRefusedBeforeTraining) {
+  const Dataset train = testing::synthetic_dataset(100, 1);
+  TrainConfig config = small_config();
+  config.shards = 0;
+  EXPECT_THROW(Trainer(config, train), ConfigError);
+  config.shards = 17;  // more than the 16 images of a batch
+  EXPECT_THROW(Trainer(config, train), ConfigError);
+  config.shards = 257;
+  EXPECT_THROW(Trainer(config, train), ConfigError);
+  // BatchNorm1d: 8-image shards of a 16-image batch are fine, but 100 % 16
+  // leaves a last batch of 4, and 4 / 4 shards leave one image alone.
+  config = testing::regularised_config();
+  config.validation_split = 0;
+  config.early_stopping = {};
+  config.shards = 4;
+  EXPECT_THROW(Trainer(config, train), ConfigError);
+  config.shards = 2;
+  EXPECT_NO_THROW(Trainer(config, train));
+}
+
+}  // namespace
+}  // namespace bpnet
