@@ -21,6 +21,7 @@
 #include "bpnet/predictor.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "processes.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "run_folder.hpp"
@@ -122,18 +123,29 @@ int run_train(const TrainFlags& flags) {
   if (flags.checkpoint_every && *flags.checkpoint_every == 0) {
     throw ConfigError("--checkpoint-every must be at least 1 (epochs)");
   }
+  if (!(flags.mpi_timeout > 0 && flags.mpi_timeout <= 86400)) {
+    throw ConfigError(fmt::format("--mpi-timeout must be in (0, 86400] seconds (got {})", flags.mpi_timeout));
+  }
+  // Under mpirun every process runs all of this with the same flags; only
+  // process 0 prints and writes files.
+  const std::unique_ptr<Communicator> processes = connect_processes(flags.mpi_timeout);
+  const bool leader = processes->rank() == 0;
+  if (!leader) silence_stdout();
   const RunStart run = plan_run(flags);
-  const TrainConfig& config = run.config;
+  TrainConfig config = run.config;
+  fit_to_processes(config, *processes, flags.shards.has_value(), flags.threads.has_value());
   // Every place a result goes is checked now, so that a typo never throws
   // away a finished run.
-  if (flags.save) prepare_output_file(*flags.save);
-  if (flags.history) prepare_output_file(*flags.history);
-  if (run.state) {
-    prepare_output_folder(run.folder);  // resuming: the folder is this run's own
-  } else {
-    claim_run_folder(run.folder, flags.overwrite);
+  if (leader) {
+    if (flags.save) prepare_output_file(*flags.save);
+    if (flags.history) prepare_output_file(*flags.history);
+    if (run.state) {
+      prepare_output_folder(run.folder);  // resuming: the folder is this run's own
+    } else {
+      claim_run_folder(run.folder, flags.overwrite);
+    }
+    warn_about_oversubscription(config);
   }
-  warn_about_oversubscription(config);
   std::unique_ptr<Model<float>> init_from;
   if (flags.init_from) init_from = load_model(*flags.init_from);
   // Labels are checked against the model once it is built, with a message
@@ -146,9 +158,10 @@ int run_train(const TrainFlags& flags) {
                                   "pass --data with the original folder",
                                   run.folder.string(), run.data, data_fingerprint, run.data_fingerprint));
   }
+  check_same_data(*processes, data_fingerprint);
   const Dataset validation = split_off_tail(train, config.validation_split);
 
-  Trainer trainer(config, train, &validation);
+  Trainer trainer(config, train, &validation, processes.get());
   const TrainConfig& used = trainer.config();  // with the input size from the data
   check_labels(test, used.model.classes());
   if (test.features() != used.model.inputs) {
@@ -163,16 +176,20 @@ int run_train(const TrainFlags& flags) {
              train.count, validation.count, test.count, run.folder.string());
   if (init_from) fmt::print("starting from the parameters of {}\n", *flags.init_from);
   if (run.state) fmt::print("resuming {}\n", position(*run.state, trainer.steps_per_epoch()));
+  if (processes->size() > 1) {
+    fmt::print("{} processes (MPI), {} shards of each batch, {} threads each\n", processes->size(), used.shards,
+               used.threads);
+  }
   std::fflush(stdout);
 
   trainer.set_stop_flag(&install_interrupt_handlers());
-  ProgressBar bar(stdout_is_terminal() && !flags.quiet_progress);
+  ProgressBar bar(leader && stdout_is_terminal() && !flags.quiet_progress);
   double train_seconds = run.train_seconds;
   const bool show_lr = used.schedule.kind != ScheduleKind::constant || used.schedule.warmup_epochs > 0;
   // Diagnostics see every optimizer step (full-batch gd: its one step per
   // epoch, which end_epoch measures) and report after every epoch.
   std::optional<DiagnosticsRecorder> recorder;
-  if (flags.diagnostics) recorder.emplace(trainer.model(), train);
+  if (flags.diagnostics && leader) recorder.emplace(trainer.model(), train);
   const bool steps_per_batch = used.optimizer.kind != OptimizerKind::gd;
   std::vector<EpochDiagnostics> diagnostics;
   std::set<std::string> warned;
@@ -206,7 +223,7 @@ int run_train(const TrainFlags& flags) {
         fmt::print("{}\n", warning);
       }
     }
-    if (flags.checkpoint_every && record.epoch % *flags.checkpoint_every == 0) {
+    if (leader && flags.checkpoint_every && record.epoch % *flags.checkpoint_every == 0) {
       write_checkpoint(run, data_fingerprint, trainer, train_seconds);
     }
     std::fflush(stdout);
@@ -214,6 +231,7 @@ int run_train(const TrainFlags& flags) {
   const FitOutcome outcome = fit(trainer, callbacks);
   if (outcome == FitOutcome::interrupted) {
     bar.clear();
+    if (!leader) return kInterruptedExitCode;
     write_checkpoint(run, data_fingerprint, trainer, train_seconds);
     fmt::print("stopped {}; checkpoint written to {}\nresume with: bpnet train --resume {}\n",
                position(trainer.state(), trainer.steps_per_epoch()), (run.folder / kCheckpointFile).string(),
@@ -221,6 +239,7 @@ int run_train(const TrainFlags& flags) {
     return kInterruptedExitCode;
   }
   set_interrupt_phase(InterruptPhase::finishing);
+  if (!leader) return 0;  // every process holds the same model: process 0 reports it
   const std::size_t epochs_run = trainer.history().size();
   fmt::print("training time: {:.2f} s ({:.3f} s per epoch)\n", train_seconds,
              train_seconds / static_cast<double>(epochs_run));
@@ -278,7 +297,7 @@ Command add_train_command(CLI::App& app) {
       const std::string& flag = option->get_name();
       const bool allowed_with_resume = flag == "--data" || flag == "--checkpoint-every" || flag == "--save" ||
                                        flag == "--history" || flag == "--quiet-progress" || flag == "--resume" ||
-                                       flag == "--help";
+                                       flag == "--mpi-timeout" || flag == "--help";
       if (!allowed_with_resume && option->count() > 0) flags->sets_the_recipe = true;
     }
     return run_train(*flags);

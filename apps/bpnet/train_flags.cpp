@@ -155,6 +155,9 @@ void add_train_flags(CLI::App& cmd, TrainFlags& flags) {
                 "Reuse a --run-dir that holds another run's files, deleting those files first");
   cmd.add_option("--checkpoint-every", flags.checkpoint_every,
                   "Write the run folder's checkpoint.bpck every N epochs (Ctrl-C always writes one)")->check(not_negative());
+  cmd.add_option("--mpi-timeout", flags.mpi_timeout,
+                 "Under mpirun: seconds to wait for the other processes before stopping them all, in (0, 86400]")
+      ->capture_default_str();
   cmd.add_option("--resume", flags.resume, "Continue the run in this run folder from its checkpoint");
 }
 

@@ -31,6 +31,7 @@ struct TrainFlags {
   std::optional<std::size_t> shards;
   std::optional<std::string> save, history, run_dir, resume;
   std::optional<std::size_t> checkpoint_every;
+  double mpi_timeout = 300;  // seconds a process waits for the others under mpirun
   bool quiet_progress = false;
   bool diagnostics = true;                   // per-layer diagnostics and warnings
   std::vector<std::size_t> histogram_epochs;  // empty: the first and the last

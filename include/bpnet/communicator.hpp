@@ -29,6 +29,12 @@ class Communicator {
   virtual bool any(bool flag) = 0;
 };
 
+// True when this process was started by mpirun with more than one process
+// (Open MPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE / PMIX_SIZE of other launchers).
+bool launched_by_mpirun();
+// The processes mpirun started on this machine (1 when not under mpirun).
+int local_process_count();
+
 // One process: gathering is copying, broadcasting does nothing.
 class LocalCommunicator final : public Communicator {
  public:
