@@ -39,13 +39,16 @@ void wait_or_abort(MpiCommunicator& comm, MPI_Request& request, double timeout_s
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   int done = 0;
-  for (long polls = 0;; ++polls) {
+  for (;;) {
+    // Open MPI advances a non-blocking collective only inside MPI calls, so
+    // poll without pause while an answer is due (a step's exchange takes
+    // micro- to milliseconds); after a second, poll every millisecond and
+    // leave the core to whoever is still computing.
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
     if (done) return;
-    // Spin for the first few thousand polls (a step's exchange is short),
-    // then sleep between them so a waiting process leaves the core free.
-    if (polls > 4000) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    if (std::chrono::duration<double>(Clock::now() - start).count() > timeout_seconds) {
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    if (waited > 1.0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (waited > timeout_seconds) {
       comm.abort(fmt::format("no answer from the other processes for {:.0f} s during {} (one of them died or hangs; "
                              "--mpi-timeout sets the limit); stopping all of them",
                              timeout_seconds, what));
