@@ -9,9 +9,9 @@ install(TARGETS bpnet bpnet_interop EXPORT bpnetTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS bpnet_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# plots.hpp belongs to the picture library, which is part of the command only.
+# plots.hpp and mpi.hpp belong to libraries that are part of the command only.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/bpnet DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        PATTERN plots.hpp EXCLUDE)
+        PATTERN plots.hpp EXCLUDE PATTERN mpi.hpp EXCLUDE)
 install(FILES ${PROJECT_BINARY_DIR}/generated/bpnet/version.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bpnet)
 
 set(BPNET_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/bpnet)

@@ -14,6 +14,7 @@ packages=(
   dpkg-dev                                 # cpack's .deb (dpkg-shlibdeps)
   libpng-dev libturbojpeg0-dev             # users' images
   libcpp-httplib-dev                       # bpnet serve
+  libopenmpi-dev openmpi-bin               # training over MPI (optional component; tests/mpi_test.cpp)
   chromium                                 # the page's browser tests (tests/node, playwright-core)
   ca-certificates
 )
