@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/gemm.hpp"
+#include "kernels/small_batch.hpp"
 #include "bpnet/random.hpp"
 
 namespace {
@@ -64,6 +65,34 @@ void PresetShapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Gemm<true>)->Name("gemm_reference")->Apply(PresetShapes);
 BENCHMARK(BM_Gemm<false>)->Name("gemm_openblas")->Apply(PresetShapes);
+
+// One image through a Linear layer (y = x W^T, W: (out, in)): the few-rows
+// kernel in each instruction set this CPU runs (plain = the reference loops).
+void BM_OneImage(benchmark::State& state) {
+  const auto isa = static_cast<int>(state.range(0));
+  const auto out = static_cast<std::size_t>(state.range(1));
+  const auto in = static_cast<std::size_t>(state.range(2));
+  bpnet::Rng rng(1);
+  std::vector<float> x(in), w(out * in), y(out);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-1, 1));
+  for (float& v : w) v = static_cast<float>(rng.uniform(-1, 1));
+  if (!bpnet::cpu_runs(static_cast<bpnet::SmallRowsIsa>(isa))) {
+    state.SkipWithError("this CPU lacks the instruction set");
+    return;
+  }
+  for (auto _ : state) {
+    bpnet::gemm_small_rows_nt(static_cast<bpnet::SmallRowsIsa>(isa), 1, out, in, 1.0f, x.data(), in, w.data(), in,
+                              0.0f, y.data(), out);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(out * in),
+                                                 benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_OneImage)
+    ->ArgNames({"isa(0 plain,1 avx2,2 avx512)", "out", "in"})
+    ->ArgsProduct({{0, 1, 2}, {128}, {784}})
+    ->ArgsProduct({{0, 1, 2}, {64}, {128}})
+    ->ArgsProduct({{0, 1, 2}, {10}, {64}});
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/gemm.hpp"
+#include "kernels/small_batch.hpp"
 #include "bpnet/random.hpp"
 
 namespace bpnet {
@@ -55,6 +56,33 @@ INSTANTIATE_TEST_SUITE_P(PresetAndOddShapes, GemmShapes,
                                            // one image through each torch-seed layer (small-batch path)
                                            Shape{1, 128, 784}, Shape{1, 64, 128}, Shape{4, 10, 64},
                                            Shape{2, 7, 37}));
+
+// Every instruction set of the few-rows kernel this CPU runs, against the
+// reference GEMM, at shapes that leave every kind of tail (k not a multiple
+// of 8, 16 or 32; n not a multiple of 4).
+TEST(SmallRows, EveryInstructionSetMatchesTheReference) {
+  Rng rng(7);
+  for (const SmallRowsIsa isa : {SmallRowsIsa::plain, SmallRowsIsa::avx2, SmallRowsIsa::avx512}) {
+    if (!cpu_runs(isa)) continue;
+    for (const std::size_t k : {1u, 5u, 15u, 16u, 17u, 33u, 37u, 64u, 128u, 784u}) {
+      for (const std::size_t n : {1u, 3u, 4u, 7u, 10u, 13u}) {
+        for (const std::size_t m : {1u, 2u}) {
+          std::vector<float> a(m * k), b(n * k), c(m * n), expected(m * n);
+          for (float& v : a) v = static_cast<float>(rng.uniform(-1, 1));
+          for (float& v : b) v = static_cast<float>(rng.uniform(-1, 1));
+          for (std::size_t i = 0; i < c.size(); ++i) c[i] = expected[i] = static_cast<float>(rng.uniform(-1, 1));
+          gemm_small_rows_nt(isa, m, n, k, 0.5f, a.data(), k, b.data(), k, 1.0f, c.data(), n);
+          gemm_reference<float>({Transpose::no, Transpose::yes, m, n, k}, 0.5f, a.data(), k, b.data(), k, 1.0f,
+                                expected.data(), n);
+          for (std::size_t i = 0; i < c.size(); ++i) {
+            EXPECT_NEAR(c[i], expected[i], 1e-5f * (1.0f + static_cast<float>(k)) * 0.1f)
+                << "isa " << static_cast<int>(isa) << " m " << m << " n " << n << " k " << k << " at " << i;
+          }
+        }
+      }
+    }
+  }
+}
 
 TEST(Gemm, BetaZeroIgnoresGarbageInC) {
   std::vector<float> a{1, 2}, b{3, 4}, c{std::nanf("")};

@@ -3,38 +3,142 @@
 // OpenBLAS spends more time dispatching (and waking threads) than computing
 // at M = 1 (about 50 us for the torch-seed network); these dot products need
 // no packing and no threads.
-#include "small_batch.hpp"
+//
+// Three versions, the widest the CPU has chosen at run time: AVX-512, AVX2 +
+// FMA, and the plain loops (the reference, and what any x86-64 runs). The SIMD
+// ones take four rows of B at once, so each load of A feeds four FMAs, with
+// two accumulators per row to hide the FMA latency: eight chains in flight.
+#include <immintrin.h>
 
-#include "../simd.hpp"
+#include <initializer_list>
+
+#include "small_batch.hpp"
 
 namespace bpnet {
 namespace {
 
-// Thirty-two independent partial sums: four vector chains hide the add
-// latency; GCC turns them into four AVX2 (or eight SSE) registers.
-BPNET_VECTOR_LOOP float dot(const float* a, const float* b, std::size_t k) {
-  constexpr std::size_t kLanes = 32;
-  float partial[kLanes] = {};
-  std::size_t p = 0;
-  for (; p + kLanes <= k; p += kLanes) {
-    for (std::size_t l = 0; l < kLanes; ++l) partial[l] += a[p + l] * b[p + l];
-  }
+float plain_dot(const float* a, const float* b, std::size_t k) {
   float sum = 0;
-  for (float v : partial) sum += v;
-  for (; p < k; ++p) sum += a[p] * b[p];
+  for (std::size_t p = 0; p < k; ++p) sum += a[p] * b[p];
   return sum;
+}
+
+// The sum of a vector's lanes, through memory: GCC 12's shuffle and extract
+// intrinsics (and _mm512_reduce_add_ps, built on them) trip -Wuninitialized
+// inside its own header, and this runs once per dot product.
+__attribute__((target("avx512f"))) float hsum512(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float sum = 0;
+  for (const float lane : lanes) sum += lane;
+  return sum;
+}
+
+// out[r] = dot(a, b + r * ldb) for r < 4.
+__attribute__((target("avx512f"))) void dot4_avx512(const float* a, const float* b, std::size_t ldb,
+                                                     std::size_t k, float* out) {
+  __m512 acc[4][2];
+  for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+  std::size_t p = 0;
+  for (; p + 32 <= k; p += 32) {
+    const __m512 x0 = _mm512_loadu_ps(a + p), x1 = _mm512_loadu_ps(a + p + 16);
+    for (int r = 0; r < 4; ++r) {
+      acc[r][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + p), acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b + r * ldb + p + 16), acc[r][1]);
+    }
+  }
+  if (p + 16 <= k) {
+    const __m512 x0 = _mm512_loadu_ps(a + p);
+    for (int r = 0; r < 4; ++r) acc[r][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + p), acc[r][0]);
+    p += 16;
+  }
+  const auto tail = static_cast<__mmask16>((1u << (k - p)) - 1u);  // k - p < 16
+  const __m512 xt = _mm512_maskz_loadu_ps(tail, a + p);
+  for (int r = 0; r < 4; ++r) {
+    acc[r][0] = _mm512_fmadd_ps(xt, _mm512_maskz_loadu_ps(tail, b + r * ldb + p), acc[r][0]);
+    out[r] = hsum512(_mm512_add_ps(acc[r][0], acc[r][1]));
+  }
+}
+
+__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+__attribute__((target("avx2,fma"))) void dot4_avx2(const float* a, const float* b, std::size_t ldb, std::size_t k,
+                                                   float* out) {
+  __m256 acc[4][2];
+  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
+  std::size_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    const __m256 x0 = _mm256_loadu_ps(a + p), x1 = _mm256_loadu_ps(a + p + 8);
+    for (int r = 0; r < 4; ++r) {
+      acc[r][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + r * ldb + p), acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b + r * ldb + p + 8), acc[r][1]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    float sum = hsum256(_mm256_add_ps(acc[r][0], acc[r][1]));
+    for (std::size_t q = p; q < k; ++q) sum += a[q] * b[r * ldb + q];
+    out[r] = sum;
+  }
+}
+
+using Dot4 = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
+
+Dot4 dot4_for(SmallRowsIsa isa) {
+  switch (isa) {
+    case SmallRowsIsa::avx512: return dot4_avx512;
+    case SmallRowsIsa::avx2: return dot4_avx2;
+    case SmallRowsIsa::plain: return nullptr;
+  }
+  return nullptr;
+}
+
+void store(float product, float alpha, float beta, float* c) {
+  *c = beta == 0.0f ? alpha * product : alpha * product + beta * *c;
 }
 
 }  // namespace
 
+bool cpu_runs(SmallRowsIsa isa) {
+  switch (isa) {
+    case SmallRowsIsa::avx512: return __builtin_cpu_supports("avx512f");
+    case SmallRowsIsa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SmallRowsIsa::plain: return true;
+  }
+  return false;
+}
+
+SmallRowsIsa widest_small_rows_isa() {
+  for (const SmallRowsIsa isa : {SmallRowsIsa::avx512, SmallRowsIsa::avx2}) {
+    if (cpu_runs(isa)) return isa;
+  }
+  return SmallRowsIsa::plain;
+}
+
+void gemm_small_rows_nt(SmallRowsIsa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                        std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  const Dot4 dot4 = dot4_for(isa);
+  for (std::size_t i = 0; i < m; ++i) {
+    const float* row = a + i * lda;
+    std::size_t j = 0;
+    if (dot4 != nullptr) {
+      float products[4];
+      for (; j + 4 <= n; j += 4) {
+        dot4(row, b + j * ldb, ldb, k, products);
+        for (std::size_t r = 0; r < 4; ++r) store(products[r], alpha, beta, c + i * ldc + j + r);
+      }
+    }
+    for (; j < n; ++j) store(plain_dot(row, b + j * ldb, k), alpha, beta, c + i * ldc + j);
+  }
+}
+
 void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  for (std::size_t i = 0; i < m; ++i) {
-    for (std::size_t j = 0; j < n; ++j) {
-      const float product = alpha * dot(a + i * lda, b + j * ldb, k);
-      c[i * ldc + j] = beta == 0.0f ? product : product + beta * c[i * ldc + j];
-    }
-  }
+  static const SmallRowsIsa widest = widest_small_rows_isa();
+  gemm_small_rows_nt(widest, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace bpnet
