@@ -3,6 +3,9 @@
 # alternately in one session so both see the same machine state. Installs
 # Debian's python3-torch and libopenblas0-pthread if missing (with Debian's
 # reference BLAS, torch is ~15x slower) and checks that torch then uses OpenBLAS.
+# Then batched inference of bpnet and of ONNX Runtime (npm onnxruntime-node,
+# its MLAS kernels) on the same weights: a torch-seed model exported with
+# `bpnet export --raw-pixels`, each timed in turn, ROUNDS times.
 # A benchmark, not a test: CI does not run it.
 # Usage: bench/compare_pytorch.sh [EPOCHS] [ROUNDS]
 set -euo pipefail
@@ -55,3 +58,19 @@ for preset in torch-seed keras-seed; do
   printf '%-11s bpnet %.3f s/epoch (test %s)  pytorch %.3f s/epoch as shipped, %.3f with OPENBLAS_NUM_THREADS=1 (test accuracy %s after %d epochs)  bpnet faster by %.2fx\n' \
     "$preset" "$b" "${bpnet_acc:-?}" "$t" "$t1" "$torch_acc" "$((epochs + 1))" "$(echo "$best / $b" | bc -l)"
 done
+
+# Inference on the same weights: bpnet against ONNX Runtime.
+[ -d node_modules/onnxruntime-node ] || npm ci --silent
+$bpnet train --preset torch-seed --quiet-progress --run-dir "$out/infer" --save "$out/infer.bpn" > /dev/null
+$bpnet export --model "$out/infer.bpn" --out "$out/infer.onnx" --raw-pixels > /dev/null
+: > "$out/bpnet_inf.txt"; : > "$out/ort_inf.txt"
+for round in $(seq "$rounds"); do
+  build/release/bench/e2e_bench --infer "$out/infer.bpn" | tee -a "$out/bpnet_inf.log" |
+    grep -oE '[0-9]+ images/s' | cut -d' ' -f1 >> "$out/bpnet_inf.txt"
+  node bench/ort_inference.mjs "$out/infer.onnx" data/mnist "$threads" | tee -a "$out/ort_inf.log" |
+    grep -oE '[0-9]+ images/s' | cut -d' ' -f1 >> "$out/ort_inf.txt"
+done
+tail -1 "$out/bpnet_inf.log"; tail -1 "$out/ort_inf.log"
+bi=$(median < "$out/bpnet_inf.txt"); oi=$(median < "$out/ort_inf.txt")
+printf 'torch-seed inference  bpnet %.0f images/s  onnxruntime %.0f images/s  bpnet/onnxruntime %.2fx\n' \
+  "$bi" "$oi" "$(echo "$bi / $oi" | bc -l)"

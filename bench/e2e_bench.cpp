@@ -12,6 +12,10 @@
 // Usage: e2e_bench [--data DIR] [--epochs N] [--big]
 //   N timed rounds after 1 warm-up; --big adds 784-1000-500-10 and
 //   784-2500-2000-1500-1000-500-10, timed on 6,400 training images per round.
+//        e2e_bench --infer MODEL [--data DIR]
+//   batched inference of the test set (batches of 1000, all cores) and one
+//   image, for a saved model: what bench/compare_pytorch.sh sets beside
+//   ONNX Runtime on the same weights.
 #include <immintrin.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -27,6 +31,7 @@
 #include <vector>
 
 #include "bpnet/evaluate.hpp"
+#include "bpnet/model_file.hpp"
 #include "bpnet/predictor.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
@@ -141,6 +146,34 @@ bpnet::TrainConfig mlp(std::vector<std::size_t> sizes) {
   return config;
 }
 
+// Batched inference of the test set (median of 5 passes) and the latency of
+// one image (median of 5 runs of 2,000 calls, after warm-up).
+Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset& test) {
+  Inference r;
+  r.forward_flops = forward_flops_per_image(net);
+  std::vector<double> passes;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = Clock::now();
+    r.accuracy = bpnet::evaluate(net, test, 1000).accuracy;
+    passes.push_back(seconds(start, Clock::now()));
+  }
+  r.images_per_s = static_cast<double>(test.count) / median(passes);
+
+  bpnet::Predictor predictor(net);
+  bpnet::Matrix<float> one(1, test.features());
+  for (std::size_t j = 0; j < test.features(); ++j) one(0, j) = test.image(0)[j] / 255.0f;
+  constexpr int kCalls = 2000;
+  for (int i = 0; i < 200; ++i) predictor.forward(one);  // warm-up
+  std::vector<double> calls;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto start = Clock::now();
+    for (int i = 0; i < kCalls; ++i) predictor.forward(one);
+    calls.push_back(seconds(start, Clock::now()) / kCalls * 1e6);
+  }
+  r.latency_us = median(calls);
+  return r;
+}
+
 // Every setup trains its own model; they take turns, one epoch each.
 CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs, bool avx512) {
   bpnet::Dataset train = bpnet::load_dataset(data_dir, bpnet::Split::train);
@@ -179,28 +212,7 @@ CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs,
     r.setups.push_back(s);
   }
 
-  const bpnet::Model<float>& net = trainers.back()->model();
-  bpnet::Predictor predictor(net);
-  r.inference.forward_flops = forward_flops_per_image(net);
-  std::vector<double> passes;
-  for (int i = 0; i < 5; ++i) {
-    const auto start = Clock::now();
-    r.inference.accuracy = bpnet::evaluate(net, test, 1000).accuracy;
-    passes.push_back(seconds(start, Clock::now()));
-  }
-  r.inference.images_per_s = static_cast<double>(test.count) / median(passes);
-
-  bpnet::Matrix<float> one(1, test.features());
-  for (std::size_t j = 0; j < test.features(); ++j) one(0, j) = test.image(0)[j] / 255.0f;
-  constexpr int kCalls = 2000;
-  for (int i = 0; i < 200; ++i) predictor.forward(one);  // warm-up
-  std::vector<double> calls;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto start = Clock::now();
-    for (int i = 0; i < kCalls; ++i) predictor.forward(one);
-    calls.push_back(seconds(start, Clock::now()) / kCalls * 1e6);
-  }
-  r.inference.latency_us = median(calls);
+  r.inference = measure_inference(trainers.back()->model(), test);
   return r;
 }
 
@@ -268,16 +280,24 @@ void report(const Case& c, const CaseResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data = "data/mnist";
+  std::string data = "data/mnist", infer_model;
   int epochs = 3;
   bool big = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--big")) big = true;
+    if (i + 1 < argc && !std::strcmp(argv[i], "--infer")) infer_model = argv[i + 1];
     if (i + 1 < argc && !std::strcmp(argv[i], "--data")) data = argv[i + 1];
     if (i + 1 < argc && !std::strcmp(argv[i], "--epochs")) epochs = std::max(1, std::atoi(argv[i + 1]));
   }
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   bool avx512 = false;
+  if (!infer_model.empty()) {
+    const bpnet::Dataset test = bpnet::load_dataset(data, bpnet::Split::test);
+    const Inference r = measure_inference(*bpnet::load_model(infer_model), test);
+    std::printf("bpnet inference: %.0f images/s (batches of 1000, %d threads), one image %.2f us, accuracy %.2f%%\n",
+                r.images_per_s, cores, r.latency_us, 100 * r.accuracy);
+    return 0;
+  }
   const double peak = measured_peak(cores, avx512) / 1e9;
   std::printf("machine: %d cores, measured FP32 FMA peak %.0f GFLOP/s at the start (%s, register-only loop; "
               "measured again before every round, the median of those is each row's reference)\n",
