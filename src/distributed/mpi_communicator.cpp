@@ -58,20 +58,27 @@ void wait_or_abort(MpiCommunicator& comm, MPI_Request& request, double timeout_s
 
 }  // namespace
 
-void MpiCommunicator::all_gather(std::span<const float> mine, std::span<float> all) {
+namespace {
+
+// All-gather of equal blocks, in place when `mine` is already this rank's block of `all`.
+template <typename T>
+void all_gather_blocks(MpiCommunicator& comm, std::span<const T> mine, std::span<T> all, MPI_Datatype type,
+                       double timeout_seconds, const char* what) {
   MPI_Request request;
-  const bool in_place = mine.data() == all.data() + static_cast<std::size_t>(rank_) * mine.size();
-  MPI_Iallgather(in_place ? MPI_IN_PLACE : mine.data(), static_cast<int>(mine.size()), MPI_FLOAT, all.data(),
-                 static_cast<int>(mine.size()), MPI_FLOAT, MPI_COMM_WORLD, &request);
-  wait_or_abort(*this, request, timeout_seconds_, "the gradient exchange");
+  const bool in_place = mine.data() == all.data() + static_cast<std::size_t>(comm.rank()) * mine.size();
+  MPI_Iallgather(in_place ? MPI_IN_PLACE : mine.data(), static_cast<int>(mine.size()), type, all.data(),
+                 static_cast<int>(mine.size()), type, MPI_COMM_WORLD, &request);
+  wait_or_abort(comm, request, timeout_seconds, what);
+}
+
+}  // namespace
+
+void MpiCommunicator::all_gather(std::span<const float> mine, std::span<float> all) {
+  all_gather_blocks(*this, mine, all, MPI_FLOAT, timeout_seconds_, "the gradient exchange");
 }
 
 void MpiCommunicator::all_gather(std::span<const double> mine, std::span<double> all) {
-  MPI_Request request;
-  const bool in_place = mine.data() == all.data() + static_cast<std::size_t>(rank_) * mine.size();
-  MPI_Iallgather(in_place ? MPI_IN_PLACE : mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(),
-                 static_cast<int>(mine.size()), MPI_DOUBLE, MPI_COMM_WORLD, &request);
-  wait_or_abort(*this, request, timeout_seconds_, "the metrics exchange");
+  all_gather_blocks(*this, mine, all, MPI_DOUBLE, timeout_seconds_, "the metrics exchange");
 }
 
 void MpiCommunicator::broadcast(std::span<float> values, int root) {
