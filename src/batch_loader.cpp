@@ -20,6 +20,11 @@ BPNET_VECTOR_LOOP void convert_row(const std::uint8_t* image, std::size_t n, flo
   for (std::size_t j = 0; j < n; ++j) out[j] = static_cast<float>(image[j]) * scale + offset;
 }
 
+// The same map on pixel values already in float (distorted images), in place.
+BPNET_VECTOR_LOOP void scale_row(float* row, std::size_t n, float scale, float offset) {
+  for (std::size_t j = 0; j < n; ++j) row[j] = row[j] * scale + offset;
+}
+
 }  // namespace
 
 void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices, PixelScale pixels,
@@ -30,9 +35,9 @@ void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices, P
   }
 }
 
-BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t batch_size,
-                         int workers)
-    : data_(data), pixels_(pixel_scale(normalize)), batch_size_(batch_size) {
+BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t batch_size, int workers,
+                         const AugmentOptions& augment, std::uint64_t seed)
+    : data_(data), pixels_(pixel_scale(normalize)), batch_size_(batch_size), seed_(seed) {
   if (batch_size == 0) throw ConfigError("batch size must be at least 1");
   if (workers < 0 || workers > 16) {
     throw ConfigError(fmt::format("--workers must be in [0, 16] (got {})", workers));
@@ -44,6 +49,7 @@ BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t b
   for (auto& slot : slots_) {
     slot.x.resize(rows, data.features());
     slot.labels.resize(rows);
+    if (augment.enabled()) slot.distorter.emplace(augment, data.rows, data.cols);
   }
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
@@ -61,12 +67,21 @@ void BatchLoader::fill(Slot& slot, std::size_t batch) {
   const std::size_t begin = batch * batch_size_;
   const std::size_t size = std::min(batch_size_, order_.size() - begin);
   slot.x.resize(size, data_.features());
-  gather_batch(data_, std::span(order_).subspan(begin, size), pixels_, slot.x,
-               std::span(slot.labels).first(size));
+  const std::span<const std::uint32_t> indices = std::span(order_).subspan(begin, size);
+  if (slot.distorter) {
+    for (std::size_t r = 0; r < size; ++r) {
+      float* row = slot.x.view().row(r);
+      slot.distorter->distort(data_.image(indices[r]), seed_, epoch_, indices[r], row);
+      scale_row(row, data_.features(), pixels_.scale, pixels_.offset);
+      slot.labels[r] = data_.labels[indices[r]];
+    }
+  } else {
+    gather_batch(data_, indices, pixels_, slot.x, std::span(slot.labels).first(size));
+  }
   slot.batch = batch;
 }
 
-void BatchLoader::start_epoch(std::span<const std::uint32_t> order, std::size_t first_batch) {
+void BatchLoader::start_epoch(std::span<const std::uint32_t> order, std::size_t first_batch, std::uint64_t epoch) {
   std::unique_lock lock(mutex_);
   // Let workers finish what they are writing before the order changes.
   changed_.wait(lock, [&] {
@@ -75,6 +90,7 @@ void BatchLoader::start_epoch(std::span<const std::uint32_t> order, std::size_t 
   });
   for (auto& slot : slots_) slot.state = SlotState::free;
   order_.assign(order.begin(), order.end());
+  epoch_ = epoch;
   batch_count_ = (order_.size() + batch_size_ - 1) / batch_size_;
   next_to_claim_ = next_to_serve_ = std::min(first_batch, batch_count_);
   holding_slot_ = false;

@@ -34,11 +34,11 @@ void for_each_batch_in_order(const Model<float>& model, const Dataset& data, std
 
 }  // namespace
 
-Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t batch) {
+Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t batch, double label_smoothing) {
   const ModelSpec& spec = model.spec();
   const std::size_t classes = model.classes();
   check_labels(data, classes);
-  const auto loss = make_loss<float>(spec.loss);
+  const auto loss = make_loss<float>(spec.loss, static_cast<float>(label_smoothing));
   Evaluation result;
   result.n = data.count;
   result.confusion.assign(classes, std::vector<std::size_t>(classes, 0));

@@ -18,6 +18,23 @@ std::optional<double> number_or_null(const nlohmann::json& row, const char* key)
   return row.at(key).get<double>();
 }
 
+nlohmann::json augment_to_json(const AugmentOptions& a) {
+  return {{"kind", name(a.kind)},           {"rotate", a.rotate},
+          {"scale", a.scale},               {"shear", a.shear},
+          {"translate", a.translate},       {"elastic_sigma", a.elastic_sigma},
+          {"elastic_alpha", a.elastic_alpha}};
+}
+
+AugmentOptions augment_from_json(const nlohmann::json& j) {
+  return {.kind = parse_augment(j.at("kind").get<std::string>()),
+          .rotate = j.at("rotate").get<double>(),
+          .scale = j.at("scale").get<double>(),
+          .shear = j.at("shear").get<double>(),
+          .translate = j.at("translate").get<double>(),
+          .elastic_sigma = j.at("elastic_sigma").get<double>(),
+          .elastic_alpha = j.at("elastic_alpha").get<double>()};
+}
+
 }  // namespace
 
 nlohmann::json layer_to_json(const LayerSpec& layer) {
@@ -113,6 +130,8 @@ nlohmann::json config_to_json(const TrainConfig& c) {
           {"early_stopping", e.patience},
           {"monitor", name(e.monitor)},
           {"min_delta", e.min_delta},
+          {"augment", augment_to_json(c.augment)},
+          {"label_smoothing", c.label_smoothing},
           {"batch", c.batch},
           {"epochs", c.epochs},
           {"validation_split", c.validation_split},
@@ -157,6 +176,9 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   // Runs saved before batches had shards computed each batch whole.
   c.shards = j.value("shards", std::size_t{1});
   c.workers = j.at("workers").get<int>();
+  // Runs saved before distortions and label smoothing had neither.
+  if (j.contains("augment")) c.augment = augment_from_json(j.at("augment"));
+  c.label_smoothing = j.value("label_smoothing", 0.0);
   c.validate();
   return c;
 }

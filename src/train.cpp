@@ -64,6 +64,13 @@ void TrainConfig::validate() const {
   }
   schedule.validate(epochs, optimizer.lr);
   early_stopping.validate(validation_split > 0);
+  augment.validate();
+  if (!(label_smoothing >= 0 && label_smoothing < 1)) {
+    throw ConfigError(fmt::format("--label-smoothing must be in [0, 1) (got {})", label_smoothing));
+  }
+  if (label_smoothing > 0 && model.loss == LossKind::mse) {
+    throw ConfigError("--label-smoothing needs the nll or cross-entropy loss, not mse");
+  }
 }
 
 namespace {
@@ -111,11 +118,12 @@ Trainer::Trainer(const TrainConfig& config, const Dataset& train, const Dataset*
   if (validation_ && validation_->count == 0) validation_ = nullptr;
   if (validation_) check_labels(*validation_, spec.classes());
   if (has_batch_norm(spec)) check_batch_norm_shards();
-  loader_ = std::make_unique<BatchLoader>(train, spec.normalize, config_.batch, config_.workers);
+  loader_ = std::make_unique<BatchLoader>(train, spec.normalize, config_.batch, config_.workers, config_.augment,
+                                          config_.seed);
   model_ = std::make_unique<Model<float>>(spec);
   model_->initialize(config_.init, rng_);
   sharded_ = std::make_unique<ShardedGradient>(*model_, config_.shards, resolve_threads(config_.threads), *comm_);
-  loss_ = make_loss<float>(spec.loss);
+  loss_ = make_loss<float>(spec.loss, static_cast<float>(config_.label_smoothing));
   optimizer_ = make_optimizer(config_.optimizer);
   schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.optimizer.lr, config_.epochs,
                                            steps_per_epoch());
@@ -187,7 +195,7 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   epoch_rng.set_state(epoch_rng_);
   std::iota(order_.begin(), order_.end(), 0u);
   if (config_.shuffle) epoch_rng.shuffle(order_);
-  loader_->start_epoch(order_, steps_done_);
+  loader_->start_epoch(order_, steps_done_, history_.size());
 
   // gd: the exact gradient of the mean loss over the whole training set,
   // gathered in chunks of config.batch images, then a single step.
@@ -230,7 +238,8 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   if (validation_) {
     // All threads for the batched forward passes (the shards may have used one each).
     if (kernel_threads() != sharded_->threads()) set_kernel_threads(sharded_->threads());
-    const Evaluation val = evaluate(*model_, *validation_);
+    // The criterion training minimises (label smoothing included, as Keras reports val_loss).
+    const Evaluation val = evaluate(*model_, *validation_, 1000, config_.label_smoothing);
     record.val_loss = val.loss;
     record.val_accuracy = val.accuracy;
   }

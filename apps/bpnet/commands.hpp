@@ -21,6 +21,7 @@ Command add_export_command(CLI::App& app);
 Command add_import_command(CLI::App& app);
 Command add_lr_find_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
+Command add_augment_command(CLI::App& app);
 
 // Labels are bytes: what the reader accepts before the model is known.
 inline constexpr std::size_t kAnyLabel = 256;

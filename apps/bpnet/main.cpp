@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
                            bpnet::cli::add_predict_command, bpnet::cli::add_summary_command,
                            bpnet::cli::add_plot_command, bpnet::cli::add_show_command,
                            bpnet::cli::add_export_command, bpnet::cli::add_import_command,
-                           bpnet::cli::add_lr_find_command, bpnet::cli::add_serve_command};
+                           bpnet::cli::add_lr_find_command, bpnet::cli::add_serve_command,
+                           bpnet::cli::add_augment_command};
   for (const auto& add : registrars) {
     const std::size_t before = app.get_subcommands({}).size();
     bpnet::cli::Command run = add(app);

@@ -56,6 +56,8 @@ std::string recipe_summary(const TrainConfig& c) {
   std::string text = fmt::format("{} lr {}", name(c.optimizer.kind), c.optimizer.lr);
   if (c.schedule.kind != ScheduleKind::constant) text += fmt::format(" {}", name(c.schedule.kind));
   if (c.schedule.warmup_epochs > 0) text += fmt::format(" after {} warm-up epochs", c.schedule.warmup_epochs);
+  if (c.label_smoothing > 0) text += fmt::format(" | label smoothing {}", c.label_smoothing);
+  if (c.augment.enabled()) text += fmt::format(" | {}", describe(c.augment));
   if (c.early_stopping.enabled()) {
     text += fmt::format(" | early stopping {} on {}", c.early_stopping.patience, name(c.early_stopping.monitor));
   }

@@ -44,6 +44,30 @@ ModelSpec model_from(const TrainFlags& f, const ModelSpec& preset_model) {
 
 }  // namespace
 
+AugmentOptions AugmentFlags::applied_to(AugmentOptions a) const {
+  if (kind) a.kind = parse_augment(*kind);
+  override_if_set(rotate, a.rotate);
+  override_if_set(scale, a.scale);
+  override_if_set(shear, a.shear);
+  override_if_set(translate, a.translate);
+  override_if_set(elastic_sigma, a.elastic_sigma);
+  override_if_set(elastic_alpha, a.elastic_alpha);
+  return a;
+}
+
+void add_augment_flags(CLI::App& cmd, AugmentFlags& f) {
+  cmd.add_option("--augment", f.kind,
+                 "Distort every training image afresh each epoch: none, affine, elastic, both (on the --workers)");
+  cmd.add_option("--rotate", f.rotate, "affine: largest rotation, degrees, in [0, 180] (default 15)");
+  cmd.add_option("--scale", f.scale, "affine: largest change of each axis' size, in [0, 0.5] (default 0.15)");
+  cmd.add_option("--shear", f.shear, "affine: largest horizontal shear, degrees, in [0, 60] (default 15)");
+  cmd.add_option("--translate", f.translate, "affine: largest shift along each axis, pixels, in [0, 10] (default 0)");
+  cmd.add_option("--elastic-sigma", f.elastic_sigma,
+                 "elastic: width of the field's Gaussian smoothing, pixels, in [0.5, 20] (default 4, Simard 2003)");
+  cmd.add_option("--elastic-alpha", f.elastic_alpha,
+                 "elastic: scale of the smoothed field, pixels, in [0, 300] (default 34, Simard 2003)");
+}
+
 TrainConfig config_from(const TrainFlags& f) {
   TrainConfig c = preset(f.preset);
   c.model = model_from(f, c.model);
@@ -81,6 +105,8 @@ TrainConfig config_from(const TrainFlags& f) {
   override_if_set(f.early_stopping, e.patience);
   if (f.monitor) e.monitor = parse_monitor(*f.monitor);
   override_if_set(f.min_delta, e.min_delta);
+  c.augment = f.augment.applied_to(c.augment);
+  override_if_set(f.label_smoothing, c.label_smoothing);
   // Everything but the layer list's fit to the data is checked now, before
   // any data is read; the Trainer checks the rest before the first epoch.
   TrainConfig probe = c;
@@ -128,6 +154,9 @@ void add_train_flags(CLI::App& cmd, TrainFlags& flags) {
                   "--validation-split)")->check(not_negative());
   cmd.add_option("--monitor", flags.monitor, "What early stopping watches: val_loss (default) or val_accuracy");
   cmd.add_option("--min-delta", flags.min_delta, "Smallest change that counts as an improvement, >= 0");
+  add_augment_flags(cmd, flags.augment);
+  cmd.add_option("--label-smoothing", flags.label_smoothing,
+                 "Targets (1 - e) onehot + e / classes, e in [0, 1) (nll and cross-entropy; PyTorch's label_smoothing)");
   cmd.add_option("--validation-split", flags.validation_split,
                   "Fraction of the training set held out (its last part), in [0, 1)");
   cmd.add_option("--normalize", flags.normalize, "Pixel scaling: unit (x/255) or torch ((x/255-0.5)/0.5)");

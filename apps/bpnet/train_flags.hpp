@@ -12,6 +12,14 @@
 
 namespace bpnet::cli {
 
+// --augment and the bounds of each distortion; unset: as the preset says.
+struct AugmentFlags {
+  std::optional<std::string> kind;
+  std::optional<double> rotate, scale, shear, translate, elastic_sigma, elastic_alpha;
+  // `base` with every given flag applied (not yet validated).
+  AugmentOptions applied_to(AugmentOptions base) const;
+};
+
 // Every flag is optional: unset means "as the preset says".
 struct TrainFlags {
   std::string preset = "torch-seed";
@@ -25,6 +33,8 @@ struct TrainFlags {
   std::optional<std::string> lr_schedule, monitor;
   std::optional<std::size_t> warmup_epochs, lr_step_epochs, plateau_patience, early_stopping;
   std::optional<double> lr_gamma, lr_min, min_delta;
+  AugmentFlags augment;
+  std::optional<double> label_smoothing;
   std::optional<std::string> init_from;
   std::optional<std::uint64_t> seed;
   std::optional<int> threads, workers;
@@ -43,6 +53,9 @@ struct TrainFlags {
 
 // Registers every flag of `bpnet train` on `cmd`, writing into `flags`.
 void add_train_flags(CLI::App& cmd, TrainFlags& flags);
+
+// Registers --augment and its bounds (bpnet train, bpnet augment).
+void add_augment_flags(CLI::App& cmd, AugmentFlags& flags);
 
 // The preset named by --preset with every given flag applied. Checks all but
 // the layer list's fit to the data (known once the data is read); throws

@@ -24,9 +24,11 @@ struct Evaluation {
 };
 
 // Runs the model (eval mode) over `data` in batches of `batch` images (>= 1).
-// Throws ConfigError if the images do not fit the model, DataError if a
-// label is not one of its classes.
-Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t batch = 1000);
+// The loss takes `label_smoothing` (in [0, 1), as in training; 0 is the
+// model's plain loss). Throws ConfigError if the images do not fit the
+// model, DataError if a label is not one of its classes.
+Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t batch = 1000,
+                    double label_smoothing = 0);
 
 // What the network says about one image.
 struct Prediction {

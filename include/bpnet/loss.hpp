@@ -4,6 +4,8 @@
 //   CrossEntropyLoss  input = logits, softmax fused: loss = logsumexp - input[label],
 //                     gradient softmax(input) - onehot(label)
 //   MSELoss           loss = mean over the C outputs of (input - onehot(label))^2
+// With label smoothing e (NLLLoss and CrossEntropyLoss, PyTorch's
+// label_smoothing) the one-hot target becomes (1 - e) onehot(label) + e / C.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +39,9 @@ class Loss {
                          MatrixView<T>* grad, T scale) const = 0;
 };
 
+// label_smoothing in [0, 1), 0 for mse; throws ConfigError otherwise.
 template <typename T>
-std::unique_ptr<Loss<T>> make_loss(LossKind kind);
+std::unique_ptr<Loss<T>> make_loss(LossKind kind, T label_smoothing = 0);
 
 // Index of the largest entry of each row: the predicted class for any output
 // (softmax, log-softmax and logits all share their argmax).

@@ -54,6 +54,21 @@ void plot_lr_find(const LrFindResult& result, const std::string& title, const st
 void plot_diagnostics(const std::vector<EpochDiagnostics>& epochs, const std::string& title,
                       const std::filesystem::path& png);
 
+// A table of images under a title: one row per image shown, one column per
+// version of it (bpnet augment: the original, then its distortions). Pixel
+// values in [0, 255] as ink, each image (image_rows, image_cols).
+struct ImageTable {
+  struct Row {
+    std::string title;                       // left of the row
+    std::vector<std::vector<float>> images;  // one per column
+  };
+  std::string title;
+  std::vector<std::string> column_titles;
+  std::vector<Row> rows;
+  std::size_t image_rows = 0, image_cols = 0;
+};
+void plot_image_table(const ImageTable& table, const std::filesystem::path& png);
+
 // One image enlarged, titled with its index and label.
 void plot_digit(const Dataset& data, std::size_t index, const std::filesystem::path& png);
 

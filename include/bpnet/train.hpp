@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bpnet/augment.hpp"
 #include "bpnet/communicator.hpp"
 #include "bpnet/dataset.hpp"
 #include "bpnet/early_stopping.hpp"
@@ -41,6 +42,8 @@ struct TrainConfig {
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
   EarlyStoppingOptions early_stopping;
+  AugmentOptions augment;           // distortions of the training images (none by default)
+  double label_smoothing = 0;       // in [0, 1): targets (1 - e) onehot + e / C; nll and cross-entropy only
   std::size_t batch = 128;          // images per step, >= 1 (gd: per gradient chunk)
   std::size_t epochs = 15;          // >= 1
   double validation_split = 0.0;    // fraction held out for validation, in [0, 1)
@@ -49,7 +52,7 @@ struct TrainConfig {
   int threads = 0;                  // compute threads, in [0, 1024]; 0 = all cores
   std::size_t shards = 1;           // each batch is split into this many, in [1, 256]; a
                                     // multiple of the processes under MPI (see docs/performance.md)
-  int workers = 0;                  // batch-preparation threads, in [0, 16]
+  int workers = 0;                  // batch-preparation (and distortion) threads, in [0, 16]
 
   // Throws ConfigError naming the bad option.
   void validate() const;

@@ -42,19 +42,20 @@ std::optional<double> accuracy_of(const EpochRecord& e) { return e.accuracy; }
 std::optional<double> val_loss_of(const EpochRecord& e) { return e.val_loss; }
 std::optional<double> val_accuracy_of(const EpochRecord& e) { return e.val_accuracy; }
 
-// Draws image `index` of `data` scaled to `size` pixels square at (x, y).
-void draw_image(cairo_t* cr, const Dataset& data, std::size_t index, double x, double y, double size) {
-  const int w = static_cast<int>(data.cols), h = static_cast<int>(data.rows);
+// Draws a w x h image of pixel values in [0, 255] (ink), `at(i)` giving
+// pixel i, scaled to `size` pixels square at (x, y).
+template <typename PixelAt>
+void draw_pixels(cairo_t* cr, int w, int h, PixelAt at, double x, double y, double size) {
   cairo_surface_t* image = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
   cairo_surface_flush(image);
   unsigned char* pixels = cairo_image_surface_get_data(image);
   const int stride = cairo_image_surface_get_stride(image);
-  const std::uint8_t* src = data.image(index);
   for (int r = 0; r < h; ++r) {
     auto* row = reinterpret_cast<std::uint32_t*>(pixels + r * stride);
     for (int c = 0; c < w; ++c) {
       // Dark ink on white paper, as digits are written.
-      const std::uint32_t v = 255u - src[r * w + c];
+      const double ink = std::clamp(static_cast<double>(at(static_cast<std::size_t>(r * w + c))), 0.0, 255.0);
+      const auto v = static_cast<std::uint32_t>(std::lround(255.0 - ink));
       row[c] = (v << 16) | (v << 8) | v;
     }
   }
@@ -71,6 +72,13 @@ void draw_image(cairo_t* cr, const Dataset& data, std::size_t index, double x, d
   cairo_set_line_width(cr, 1);
   cairo_rectangle(cr, x - 0.5, y - 0.5, size + 1, size + 1);
   cairo_stroke(cr);
+}
+
+// Draws image `index` of `data` scaled to `size` pixels square at (x, y).
+void draw_image(cairo_t* cr, const Dataset& data, std::size_t index, double x, double y, double size) {
+  const std::uint8_t* src = data.image(index);
+  draw_pixels(cr, static_cast<int>(data.cols), static_cast<int>(data.rows), [src](std::size_t i) { return src[i]; },
+              x, y, size);
 }
 
 // A 2x5 grid of digits with a caption over each.
@@ -300,6 +308,47 @@ void plot_digit(const Dataset& data, std::size_t index, const std::filesystem::p
                     fmt::format("image {}: label {}", index, data.labels[index]), 18, Align::center,
                     plots::kInk, true);
         draw_image(cr, data, index, 20, kTitle, kSize);
+      },
+      png);
+}
+
+}  // namespace bpnet
+
+namespace bpnet {
+
+void plot_image_table(const ImageTable& table, const std::filesystem::path& png) {
+  const std::size_t columns = table.column_titles.size();
+  const std::size_t pixels = table.image_rows * table.image_cols;
+  if (columns == 0 || table.rows.empty()) throw ConfigError("an image table needs at least one row and one column");
+  for (const ImageTable::Row& row : table.rows) {
+    if (row.images.size() != columns) throw ConfigError("every row of an image table needs one image per column");
+    for (const auto& image : row.images) {
+      if (image.size() != pixels) throw ConfigError("an image of the table has the wrong number of pixels");
+    }
+  }
+  constexpr double kImage = 84, kGap = 10, kLeft = 120, kTitle = 46, kHeader = 26;
+  const double width = kLeft + static_cast<double>(columns) * (kImage + kGap) + kGap;
+  const double height = kTitle + kHeader + static_cast<double>(table.rows.size()) * (kImage + kGap) + kGap;
+  plots::render(
+      static_cast<int>(width), static_cast<int>(height),
+      [&](cairo_t* cr) {
+        plots::title(cr, width / 2, kTitle / 2, table.title, 17, width - 24);
+        for (std::size_t c = 0; c < columns; ++c) {
+          const double x = kLeft + static_cast<double>(c) * (kImage + kGap);
+          plots::text(cr, x + kImage / 2, kTitle + kHeader / 2, table.column_titles[c], 13, Align::center,
+                      plots::kInk, c == 0);
+        }
+        for (std::size_t r = 0; r < table.rows.size(); ++r) {
+          const ImageTable::Row& row = table.rows[r];
+          const double y = kTitle + kHeader + static_cast<double>(r) * (kImage + kGap);
+          plots::text(cr, kLeft - 12, y + kImage / 2, row.title, 13, Align::right);
+          for (std::size_t c = 0; c < columns; ++c) {
+            const std::vector<float>& image = row.images[c];
+            draw_pixels(cr, static_cast<int>(table.image_cols), static_cast<int>(table.image_rows),
+                        [&image](std::size_t i) { return image[i]; },
+                        kLeft + static_cast<double>(c) * (kImage + kGap), y, kImage);
+          }
+        }
       },
       png);
 }
