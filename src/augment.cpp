@@ -78,10 +78,10 @@ Distorter::Distorter(const AugmentOptions& options, std::size_t rows, std::size_
   noise_.resize(n);
   dx_.resize(n);
   dy_.resize(n);
-  scratch_.resize(n + cols + kernel_.size());
+  scratch_.resize(blur_scratch_size(rows, cols, kernel_.size()));
   padded_.assign((rows + 4) * (cols + 4), 0.0f);
-  source_x_.resize(cols);
-  source_y_.resize(cols);
+  source_u_.resize(cols);
+  zeros_.assign(cols, 0.0f);
 }
 
 RandomStream Distorter::stream(std::uint64_t seed, std::uint64_t epoch, std::uint64_t index) {
@@ -109,8 +109,13 @@ void Distorter::draw_displacement(const RandomStream& s, float* dx, float* dy) {
   const std::size_t n = rows_ * cols_;
   const auto alpha = static_cast<float>(options_.elastic_alpha);
   for (float* field : {dx, dy}) {
-    const std::uint64_t first = kAffineDraws + (field == dx ? 0 : n);
-    for (std::size_t i = 0; i < n; ++i) noise_[i] = static_cast<float>(symmetric(s, first + i));
+    const std::uint64_t first = kAffineDraws + (field == dx ? 0 : (n + 1) / 2);
+    // Two 24-bit values from each 64-bit draw: the field needs no more.
+    for (std::size_t i = 0; i < n; i += 2) {
+      const std::uint64_t bits = s.bits(first + i / 2);
+      noise_[i] = static_cast<float>(bits >> 40) * 0x1.0p-23f - 1.0f;
+      if (i + 1 < n) noise_[i + 1] = static_cast<float>((bits >> 8) & 0xffffffu) * 0x1.0p-23f - 1.0f;
+    }
     blur_separable(noise_.data(), rows_, cols_, kernel_, scratch_.data(), field);
     for (std::size_t i = 0; i < n; ++i) field[i] *= alpha;
   }
@@ -130,21 +135,31 @@ std::array<double, 4> inverse_matrix(const AffineParams& p) {
   return {a / p.scale_x, b / p.scale_x, s / p.scale_y, c / p.scale_y};
 }
 
-// out[i] = image sampled bilinearly at (x[i], y[i]), the image held in a
-// frame of two zero pixels (padded stride = cols + 4). Coordinates beyond the
-// frame are clamped onto it, where every tap is zero, so there is no branch.
-BPNET_VECTOR_LOOP void sample_row(const float* padded, std::size_t rows, std::size_t cols, const float* x,
-                                  const float* y, float* out) {
-  const std::size_t stride = cols + 4;
+// The inverse affine map as floats, about the centre.
+struct InverseMap {
+  float m00, m01, m10, m11;  // the matrix
+  float cx, cy;              // the centre
+};
+
+// One output row: out[c] = image sampled bilinearly at
+// M ((u[c] + dx[c], v + dy[c])) + centre, the image held in a frame of two
+// zero pixels (padded stride = cols + 4). Coordinates beyond the frame are
+// clamped onto it, where every tap is zero, so there is no branch; 32-bit
+// indices (images are at most 4096 a side) let the gathers vectorise.
+BPNET_VECTOR_LOOP void sample_row(const float* padded, std::size_t rows, std::size_t cols, const InverseMap& m,
+                                  const float* u, float v, const float* dx, const float* dy, float* out) {
+  const auto stride = static_cast<std::int32_t>(cols + 4);
   const float max_x = static_cast<float>(cols) + 0.5f, max_y = static_cast<float>(rows) + 0.5f;
-  for (std::size_t i = 0; i < cols; ++i) {
-    const float sx = std::clamp(x[i], -1.5f, max_x), sy = std::clamp(y[i], -1.5f, max_y);
+  for (std::size_t c = 0; c < cols; ++c) {
+    const float pu = u[c] + dx[c], pv = v + dy[c];
+    const float x = m.m00 * pu + m.m01 * pv + m.cx, y = m.m10 * pu + m.m11 * pv + m.cy;
+    const float sx = std::min(std::max(x, -1.5f), max_x), sy = std::min(std::max(y, -1.5f), max_y);
     const float fx0 = std::floor(sx), fy0 = std::floor(sy);
     const float fx = sx - fx0, fy = sy - fy0;
-    const auto at = static_cast<std::size_t>(fy0 + 2) * stride + static_cast<std::size_t>(fx0 + 2);
+    const std::int32_t at = static_cast<std::int32_t>(fy0 + 2) * stride + static_cast<std::int32_t>(fx0 + 2);
     const float top = padded[at] + fx * (padded[at + 1] - padded[at]);
     const float bottom = padded[at + stride] + fx * (padded[at + stride + 1] - padded[at + stride]);
-    out[i] = top + fy * (bottom - top);
+    out[c] = top + fy * (bottom - top);
   }
 }
 
@@ -159,19 +174,15 @@ void Distorter::warp(const std::uint8_t* image, const AffineParams* affine, cons
   const std::array<double, 4> m = affine ? inverse_matrix(*affine) : std::array<double, 4>{1, 0, 0, 1};
   const double shift_x = affine ? affine->shift_x : 0, shift_y = affine ? affine->shift_y : 0;
   const double cx = (static_cast<double>(cols_) - 1) / 2, cy = (static_cast<double>(rows_) - 1) / 2;
-  const auto m00 = static_cast<float>(m[0]), m01 = static_cast<float>(m[1]);
-  const auto m10 = static_cast<float>(m[2]), m11 = static_cast<float>(m[3]);
-  const auto fcx = static_cast<float>(cx), fcy = static_cast<float>(cy);
+  const InverseMap map{static_cast<float>(m[0]), static_cast<float>(m[1]), static_cast<float>(m[2]),
+                       static_cast<float>(m[3]), static_cast<float>(cx),   static_cast<float>(cy)};
+  // Relative to the centre, before the shift: whole-pixel shifts stay exact.
+  for (std::size_t c = 0; c < cols_; ++c) source_u_[c] = static_cast<float>(static_cast<double>(c) - cx - shift_x);
   for (std::size_t r = 0; r < rows_; ++r) {
-    for (std::size_t c = 0; c < cols_; ++c) {
-      const std::size_t i = r * cols_ + c;
-      // Relative to the centre, before the shift: whole-pixel shifts stay exact.
-      const auto u = static_cast<float>(static_cast<double>(c) - cx - shift_x) + (dx ? dx[i] : 0.0f);
-      const auto v = static_cast<float>(static_cast<double>(r) - cy - shift_y) + (dy ? dy[i] : 0.0f);
-      source_x_[c] = m00 * u + m01 * v + fcx;
-      source_y_[c] = m10 * u + m11 * v + fcy;
-    }
-    sample_row(padded_.data(), rows_, cols_, source_x_.data(), source_y_.data(), out + r * cols_);
+    const auto v = static_cast<float>(static_cast<double>(r) - cy - shift_y);
+    const std::size_t at = r * cols_;
+    sample_row(padded_.data(), rows_, cols_, map, source_u_.data(), v, dx ? dx + at : zeros_.data(),
+               dy ? dy + at : zeros_.data(), out + at);
   }
 }
 

@@ -89,7 +89,7 @@ class Distorter {
   std::vector<float> noise_, dx_, dy_;      // (rows, cols) each
   std::vector<float> scratch_;              // for the blur
   std::vector<float> padded_;               // (rows + 4, cols + 4): the image in a zero frame
-  std::vector<float> source_x_, source_y_;  // (cols): one output row's sampling points
+  std::vector<float> source_u_, zeros_;     // (cols): columns relative to the centre; no displacement
 };
 
 }  // namespace bpnet

@@ -14,8 +14,11 @@ namespace bpnet {
 // R = ceil(3 sigma) capped at `longest_side` (beyond that it meets only zeros).
 std::vector<float> gaussian_kernel(double sigma, std::size_t longest_side);
 
+// How many floats blur_separable needs as scratch.
+std::size_t blur_scratch_size(std::size_t rows, std::size_t cols, std::size_t taps);
+
 // out (rows, cols) = field convolved with kernel (x) kernel, rows first then
-// columns. scratch: at least rows * cols + cols + kernel.size() floats.
+// columns. scratch: blur_scratch_size() floats.
 void blur_separable(const float* field, std::size_t rows, std::size_t cols, std::span<const float> kernel,
                     float* scratch, float* out);
 
