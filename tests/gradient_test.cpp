@@ -2,8 +2,10 @@
 // and loss, and of whole networks, through the library's own checker.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <memory>
 
+#include "bpnet/error.hpp"
 #include "bpnet/gradcheck.hpp"
 
 namespace bpnet {
@@ -132,6 +134,27 @@ TEST_P(LossGradient, MatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(AllLosses, LossGradient,
                          ::testing::Values(LossKind::nll, LossKind::cross_entropy, LossKind::mse));
+
+TEST(LossGradient, LabelSmoothingMatchesFiniteDifferences) {
+  for (const LossKind kind : {LossKind::nll, LossKind::cross_entropy}) {
+    Rng rng(11);
+    Matrix<double> input = random_matrix(5, 4, 2.0, rng);
+    if (kind == LossKind::nll) LogSoftmax<double>(4).forward({}, Matrix<double>(input), input);
+    const std::vector<std::uint8_t> labels{0, 3, 1, 2, 3};
+    const auto smoothed = make_loss<double>(kind, 0.2);
+    const GradientCheck check = check_loss_gradient(*smoothed, input, labels);
+    EXPECT_LT(check.input_error, kTolerance) << name(kind);
+    EXPECT_GT(check.input_gradient_norm, 1e-3) << name(kind);
+    // Smoothing changes the loss: the target is no longer one-hot.
+    EXPECT_GT(std::abs(smoothed->sum(input, labels) - make_loss<double>(kind)->sum(input, labels)), 1e-3) << name(kind);
+  }
+}
+
+TEST(LossGradient, LabelSmoothingIsRefusedForMseAndOutsideItsRange) {
+  EXPECT_THROW(make_loss<double>(LossKind::mse, 0.1), ConfigError);
+  EXPECT_THROW(make_loss<double>(LossKind::nll, 1.0), ConfigError);
+  EXPECT_THROW(make_loss<double>(LossKind::cross_entropy, -0.1), ConfigError);
+}
 
 TEST(LossValues, ExactReferenceValues) {
   // logits (1, 3) = [1, 2, 3], label 2.

@@ -1,11 +1,13 @@
-// Layers and schedules against values computed independently with PyTorch
-// (tools/reference/layers_reference.py, float64), in train and eval mode
-// where they differ.
+// Layers, schedules and label smoothing against values computed
+// independently with PyTorch (tools/reference/layers_reference.py and
+// label_smoothing_reference.py, float64), in train and eval mode where they
+// differ.
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "bpnet/layers.hpp"
+#include "bpnet/loss.hpp"
 #include "bpnet/schedule.hpp"
 
 namespace bpnet {
@@ -29,6 +31,11 @@ const std::vector<double> kExponentialLr{0.10000000000000001, 0.0800000000000000
 const std::vector<double> kCosineLr{0.10000000000000001, 0.098466662183008077, 0.093971143170299753, 0.086819805153394644, 0.077500000000000013, 0.066646857029613454, 0.055000000000000014, 0.043353142970386581, 0.032500000000000015, 0.023180194846605367, 0.016028856829700261, 0.011533337816991932};
 const std::vector<double> kPlateauLosses{1, 0.80000000000000004, 0.69999999999999996, 0.69999999999999996, 0.70999999999999996, 0.69999999999999996, 0.71999999999999997, 0.59999999999999998, 0.59999999999999998, 0.59999999999999998, 0.59999999999999998, 0.59999999999999998};
 const std::vector<double> kPlateauLr{0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.050000000000000003, 0.050000000000000003, 0.050000000000000003, 0.050000000000000003, 0.050000000000000003, 0.025000000000000001};
+
+// Printed by /usr/bin/python3 tools/reference/label_smoothing_reference.py:
+// CrossEntropyLoss(label_smoothing=0.1) on kInput as (4, 5), labels [0, 3, 1, 4].
+constexpr double kSmoothedCrossEntropySum = 11.310229296881891;
+const std::vector<double> kSmoothedCrossEntropyGrad{-0.19274951846321653, 0.0014731630720748639, 0.16194507596823246, 0.01759355914111856, 0.011737720281790615, 0.10313028962804492, 0.04607713215848709, -0.00301952466223849, -0.20053105828638185, 0.05434316116208828, 0.004970418817088251, -0.20781042484835865, 0.024952793454812716, 0.0016833716004652022, 0.17620384097599248, 0.005298415272594926, 0.00037624420038932967, 0.03094500121971917, 0.19176104567231275, -0.2283807063650162};
 
 constexpr std::size_t kRows = 4, kCols = 5;
 constexpr double kTolerance = 1e-12;
@@ -110,6 +117,18 @@ TEST(ReferenceValues, SchedulesMatchPyTorch) {
   expect_rates(rates({.kind = ScheduleKind::plateau, .gamma = 0.5, .lr_min = 0.02, .plateau_patience = 2},
                      kPlateauLosses),
                kPlateauLr, "ReduceLROnPlateau");
+}
+
+TEST(ReferenceValues, LabelSmoothingMatchesPyTorch) {
+  const std::vector<std::uint8_t> labels{0, 3, 1, 4};
+  const auto cross_entropy = make_loss<double>(LossKind::cross_entropy, 0.1);
+  Matrix<double> grad(kRows, kCols);
+  EXPECT_NEAR(cross_entropy->sum_and_gradient(input(), labels, grad, 1.0 / kRows), kSmoothedCrossEntropySum, 1e-12);
+  expect_values(grad, kSmoothedCrossEntropyGrad, "CrossEntropyLoss(label_smoothing=0.1) gradient");
+  // NLLLoss on log-probabilities has the same target, so the same value.
+  Matrix<double> log_probabilities(kRows, kCols);
+  LogSoftmax<double>(kCols).forward({}, input(), log_probabilities);
+  EXPECT_NEAR(make_loss<double>(LossKind::nll, 0.1)->sum(log_probabilities, labels), kSmoothedCrossEntropySum, 1e-12);
 }
 
 TEST(Schedules, WarmUpRisesLinearlyPerStepThenTheScheduleStartsAtItsEpochZero) {
