@@ -106,11 +106,18 @@ Dataset split_off_tail(Dataset& train, double fraction) {
   const auto pixel_cut = static_cast<std::ptrdiff_t>(keep * train.features());
   validation.pixels.assign(train.pixels.begin() + pixel_cut, train.pixels.end());
   validation.labels.assign(train.labels.begin() + static_cast<std::ptrdiff_t>(keep), train.labels.end());
-  train.pixels.resize(keep * train.features());
-  train.pixels.shrink_to_fit();
-  train.labels.resize(keep);
-  train.count = keep;
+  keep_first(train, keep);
   return validation;
+}
+
+void keep_first(Dataset& data, std::size_t n) {
+  if (n > data.count) {
+    throw ConfigError(fmt::format("--train-images {} is more than the {} images in {}", n, data.count, data.name));
+  }
+  data.pixels.resize(n * data.features());
+  data.pixels.shrink_to_fit();
+  data.labels.resize(n);
+  data.count = n;
 }
 
 }  // namespace bpnet

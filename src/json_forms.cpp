@@ -134,6 +134,7 @@ nlohmann::json config_to_json(const TrainConfig& c) {
           {"label_smoothing", c.label_smoothing},
           {"batch", c.batch},
           {"epochs", c.epochs},
+          {"train_images", c.train_images},
           {"validation_split", c.validation_split},
           {"seed", c.seed},
           {"shuffle", c.shuffle},
@@ -179,6 +180,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   // Runs saved before distortions and label smoothing had neither.
   if (j.contains("augment")) c.augment = augment_from_json(j.at("augment"));
   c.label_smoothing = j.value("label_smoothing", 0.0);
+  c.train_images = j.value("train_images", std::size_t{0});
   c.validate();
   return c;
 }

@@ -7,37 +7,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli_runner.hpp"
 #include "test_support.hpp"
 
 namespace bpnet {
 namespace {
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs bpnet with these arguments, from the folder `cwd` if one is given.
-Outcome run_bpnet(const std::string& arguments, const std::string& cwd = "") {
-  const std::string command =
-      (cwd.empty() ? "" : "cd " + cwd + " && ") + std::string(BPNET_CLI_PATH) + " " + arguments + " 2>&1";
-  Outcome outcome;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) outcome.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
-
-void expect_failure(const std::string& arguments, int code, const std::string& part) {
-  const Outcome outcome = run_bpnet(arguments);
-  EXPECT_EQ(outcome.exit_code, code) << arguments << "\n" << outcome.output;
-  EXPECT_NE(outcome.output.find(part), std::string::npos) << arguments << "\n" << outcome.output;
-}
 
 class Cli : public ::testing::Test {
  protected:
@@ -69,6 +47,31 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   expect_failure("train " + data() + " --layers 20,x,10", 2, "--layers '20,x,10'");
   expect_failure("train " + small() + " --batch abc", 2, "--batch");
   expect_failure("train " + small() + " --workers 99", 2, "--workers must be in [0, 16]");
+  expect_failure("train " + small() + " --augment wobble", 2, "--augment must be none, affine, elastic or both");
+  expect_failure("train " + small() + " --augment affine --rotate 500", 2, "--rotate must be in [0, 180]");
+  expect_failure("train " + small() + " --augment elastic --elastic-sigma 0", 2, "--elastic-sigma must be in");
+  expect_failure("train " + small() + " --label-smoothing 1", 2, "--label-smoothing must be in [0, 1)");
+  expect_failure("train " + small() + " --loss mse --output softmax --label-smoothing 0.1", 2,
+                 "--label-smoothing needs the nll or cross-entropy loss");
+  expect_failure("train " + small() + " --train-images 301", 2, "--train-images 301 is more than the 300 images in");
+  expect_failure("augment " + data() + " --index 0 --versions 0", 2, "--versions must be in [1, 12]");
+  expect_failure("augment " + data() + " --index 300", 2, "--index 300 is out of range");
+  expect_failure("augment " + data() + " --index 0 --out grid.jpg", 2, "--out");
+}
+
+TEST_F(Cli, DistortionsAndLabelSmoothingTrainAndAreRecorded) {
+  const Outcome trained = run_bpnet("train " + small() + " --epochs 2 --augment both --translate 1 --workers 2"
+                                    " --label-smoothing 0.1 --output linear --loss cross-entropy --quiet-progress");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_NE(trained.output.find("label smoothing 0.1 | affine rotate 15 scale 0.15 shear 15 translate 1 + elastic "
+                                "sigma 4 alpha 34"),
+            std::string::npos)
+      << trained.output;
+  std::ifstream config_file(dir_ / "run" / "config.json");
+  const auto config = nlohmann::json::parse(config_file);
+  EXPECT_EQ(config["augment"]["kind"], "both");
+  EXPECT_EQ(config["augment"]["translate"], 1.0);
+  EXPECT_EQ(config["label_smoothing"], 0.1);
 }
 
 TEST_F(Cli, ParseErrorsAreOneLineWithThePrefixAndASuggestion) {

@@ -169,6 +169,37 @@ TEST_F(Pictures, ShowDrawsOneDigitEnlarged) {
   EXPECT_EQ(run_bpnet("show --data " + dir_->path().string() + " --index 999 --out " + out.string()), 2);
 }
 
+TEST_F(Pictures, AugmentShowsEachImageBesideItsDistortedVersions) {
+  const auto out = dir_->path() / "augment.png";
+  // Affine only: elastic fields of the default width would sweep 8x8 images empty.
+  ASSERT_EQ(run_bpnet("augment --data " + dir_->path().string() + " --index 0,1,2 --versions 4 --augment affine --out " +
+                      out.string()),
+            0);
+  const Picture grid(out);
+  ASSERT_TRUE(grid.ok());
+  // A 120-pixel label column, then 5 columns (original + 4) of 84-pixel cells 10 apart; 3 rows below a 72-pixel head.
+  EXPECT_EQ(grid.width(), 120 + 5 * 94 + 10);
+  EXPECT_EQ(grid.height(), 72 + 3 * 94 + 10);
+  for (int row = 0; row < 3; ++row) {
+    const int y = 72 + row * 94;
+    const auto inked = [&](int column) {
+      const int x = 120 + column * 94;
+      return grid.count(x, y, x + 84, y + 84, [](std::uint32_t p) { return red(p) < 240; });
+    };
+    EXPECT_GT(grid.count(120, y, 120 + 84, y + 84, is_dark), 200) << "row " << row;
+    for (int column = 1; column <= 4; ++column) {
+      // Moved, turned and stretched, but still an image with ink in it.
+      EXPECT_GT(inked(column), 84 * 84 / 4) << "row " << row << " column " << column;
+      // A distorted version is not the original drawn again.
+      int differing = 0;
+      for (int dy = 0; dy < 84; ++dy) {
+        for (int dx = 0; dx < 84; ++dx) differing += grid.pixel(120 + dx, y + dy) != grid.pixel(120 + column * 94 + dx, y + dy);
+      }
+      EXPECT_GT(differing, 100) << "row " << row << " column " << column;
+    }
+  }
+}
+
 TEST_F(Pictures, ConfusionMatrixHasNoEmptyBandBelow) {
   ASSERT_EQ(train_exit_, 0);
   const Picture confusion(run_ / "confusion.png");

@@ -40,6 +40,7 @@ int run_lr_find(LrFindFlags flags) {
   const TrainConfig config = config_from(flags.train);
   prepare_output_file(flags.out);
   Dataset train = load_dataset(flags.train.data.value_or(default_data_dir()), Split::train, kAnyLabel);
+  if (config.train_images > 0) keep_first(train, config.train_images);
   split_off_tail(train, config.validation_split);  // the images training would learn from
 
   fmt::print("bpnet lr-find: {} | {} | batch {} | rate from {:g} to {:g} over at most {} steps\n",

@@ -161,6 +161,7 @@ int run_train(const TrainFlags& flags) {
                                   run.folder.string(), run.data, data_fingerprint, run.data_fingerprint));
   }
   check_same_data(*processes, data_fingerprint);
+  if (config.train_images > 0) keep_first(train, config.train_images);
   const Dataset validation = split_off_tail(train, config.validation_split);
 
   Trainer trainer(config, train, &validation, processes.get());

@@ -90,6 +90,7 @@ TrainConfig config_from(const TrainFlags& f) {
   override_if_set(f.batch, c.batch);
   override_if_set(f.epochs, c.epochs);
   override_if_set(f.validation_split, c.validation_split);
+  override_if_set(f.train_images, c.train_images);
   override_if_set(f.seed, c.seed);
   override_if_set(f.threads, c.threads);
   override_if_set(f.shards, c.shards);
@@ -157,6 +158,9 @@ void add_train_flags(CLI::App& cmd, TrainFlags& flags) {
   add_augment_flags(cmd, flags.augment);
   cmd.add_option("--label-smoothing", flags.label_smoothing,
                  "Targets (1 - e) onehot + e / classes, e in [0, 1) (nll and cross-entropy; PyTorch's label_smoothing)");
+  cmd.add_option("--train-images", flags.train_images,
+                 "Train on the first N images of the training split only (quick trials; default all)")
+      ->check(not_negative());
   cmd.add_option("--validation-split", flags.validation_split,
                   "Fraction of the training set held out (its last part), in [0, 1)");
   cmd.add_option("--normalize", flags.normalize, "Pixel scaling: unit (x/255) or torch ((x/255-0.5)/0.5)");

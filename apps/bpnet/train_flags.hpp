@@ -29,7 +29,7 @@ struct TrainFlags {
   std::optional<bool> batchnorm;
   std::optional<double> lr, momentum, beta1, beta2, eps, weight_decay, validation_split;
   std::optional<bool> nesterov;
-  std::optional<std::size_t> batch, epochs;
+  std::optional<std::size_t> batch, epochs, train_images;
   std::optional<std::string> lr_schedule, monitor;
   std::optional<std::size_t> warmup_epochs, lr_step_epochs, plateau_patience, early_stopping;
   std::optional<double> lr_gamma, lr_min, min_delta;

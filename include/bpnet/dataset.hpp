@@ -41,6 +41,9 @@ std::string fingerprint(const Dataset& data);
 // any shuffling) into the returned set. fraction in [0, 1); 0 returns an empty set.
 Dataset split_off_tail(Dataset& train, double fraction);
 
+// Keeps the first n images (--train-images); ConfigError if there are fewer.
+void keep_first(Dataset& data, std::size_t n);
+
 }  // namespace bpnet
 
 namespace bpnet {

@@ -46,6 +46,7 @@ struct TrainConfig {
   double label_smoothing = 0;       // in [0, 1): targets (1 - e) onehot + e / C; nll and cross-entropy only
   std::size_t batch = 128;          // images per step, >= 1 (gd: per gradient chunk)
   std::size_t epochs = 15;          // >= 1
+  std::size_t train_images = 0;     // use the first N of the training split (0: all), before the validation split
   double validation_split = 0.0;    // fraction held out for validation, in [0, 1)
   std::uint64_t seed = 1;           // initialisation, shuffling and dropout
   bool shuffle = true;              // reshuffle the training set every epoch
