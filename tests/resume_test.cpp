@@ -75,6 +75,43 @@ TEST_P(Resume, StoppedMidEpochAndResumedFromFileIsBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(Optimizers, Resume,
                          ::testing::Values(OptimizerKind::sgd, OptimizerKind::adam, OptimizerKind::gd));
 
+TEST(ResumeWithDistortions, StoppedMidEpochAndResumedOnOtherWorkersIsBitIdentical) {
+  const Dataset train = testing::synthetic_dataset(200, 9);
+  TrainConfig config = config_for(OptimizerKind::adam);
+  config.augment.kind = AugmentKind::both;
+  config.augment.translate = 1;
+  config.augment.elastic_sigma = 1;  // 4x5 images: a field smoother than the image is small would do nothing
+  config.augment.elastic_alpha = 2;
+  config.label_smoothing = 0.1;
+  config.workers = 0;
+
+  Trainer uninterrupted(config, train);
+  while (!uninterrupted.finished()) ASSERT_TRUE(uninterrupted.run_epoch());
+  TrainConfig plain = config;
+  plain.augment.kind = AugmentKind::none;
+  Trainer undistorted(plain, train);
+  while (!undistorted.finished()) ASSERT_TRUE(undistorted.run_epoch());
+  ASSERT_NE(parameters_of(uninterrupted), parameters_of(undistorted)) << "the distortions changed nothing";
+
+  std::atomic<bool> stop{false};
+  Trainer first(config, train);
+  first.set_stop_flag(&stop);
+  ASSERT_TRUE(first.run_epoch());
+  ASSERT_FALSE(first.run_epoch([&](std::size_t done, std::size_t, double, double) {
+    if (done == 5) stop = true;
+  }));
+  testing::ScratchDir dir;
+  save_checkpoint(dir / "c.bpck", {.config = config, .state = first.state(), .data = "data/x", .preset = "p"});
+  Checkpoint loaded = load_checkpoint(dir / "c.bpck");
+  EXPECT_EQ(loaded.config.augment, config.augment);
+  EXPECT_EQ(loaded.config.label_smoothing, 0.1);
+  loaded.config.workers = 3;  // the distortions do not depend on who draws them
+  Trainer second(loaded.config, train);
+  second.restore(loaded.state);
+  while (!second.finished()) ASSERT_TRUE(second.run_epoch());
+  EXPECT_EQ(parameters_of(second), parameters_of(uninterrupted));
+}
+
 TEST(Checkpoint, DamageIsDetected) {
   const Dataset train = testing::synthetic_dataset(50, 9);
   const TrainConfig config = config_for(OptimizerKind::sgd);
