@@ -52,7 +52,7 @@ TrainConfig preset(std::string_view name) {
   if (name == "simard-800" || name == "simard-800-elastic") {
     config.optimizer = {.kind = OptimizerKind::sgd, .lr = 0.05, .momentum = 0.9};
     config.schedule.kind = ScheduleKind::cosine;
-    config.batch = 128;
+    config.batch = 32;
     config.epochs = 30;
     if (name == "simard-800-elastic") {
       config.augment.kind = AugmentKind::elastic;  // Simard's sigma 4, alpha 34

@@ -27,6 +27,8 @@ TEST(Presets, EachTrainsOneShortEpochOnASubsetOfMnist) {
     const auto history = nlohmann::json::parse(history_file);
     EXPECT_EQ(history["config"]["preset"], name);
     EXPECT_EQ(history["config"]["train_images"], 3000u);
+    // The command builds the preset's own network (BatchNorm1d included).
+    EXPECT_EQ(history["config"]["layers"].size(), preset(name).model.layers.size()) << name;
     EXPECT_EQ(history["epochs"].size(), 1u) << name;
     // One epoch on 3000 images beats chance (10%); the tutorials' slow SGD learns least (about 30%).
     EXPECT_GT(history["test"]["accuracy"].get<double>(), 0.2) << name << "\n" << trained.output;

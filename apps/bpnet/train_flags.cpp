@@ -35,7 +35,8 @@ ModelSpec model_from(const TrainFlags& f, const ModelSpec& preset_model) {
   if (f.activation) shorthand.activation = parse_activation(*f.activation);
   if (f.output) shorthand.output = parse_output(*f.output);
   override_if_set(f.dropout, shorthand.dropout);
-  override_if_set(f.batchnorm, shorthand.batchnorm);
+  // CLI11 sets an absent flag to false: only a given --batchnorm turns it on.
+  if (f.batchnorm.value_or(false)) shorthand.batchnorm = true;
   ModelSpec spec = expand(shorthand, loss, normalize);
   spec.validate();
   return spec;

@@ -8,7 +8,7 @@
 //     Glorot-uniform weights and zero biases, as Keras initialises Dense.
 //   simard-800: Simard et al. 2003's 784-800-10 without distortions: ReLU,
 //     logits + cross-entropy, inputs x/255; SGD lr 0.05 momentum 0.9, cosine
-//     schedule, batch 128, 30 epochs (chosen on a 10% validation split, see
+//     schedule, batch 32, 30 epochs (chosen on a 10% validation split, see
 //     README "The most accurate MLP").
 //   simard-800-elastic: the same network trained on elastic distortions
 //     (sigma 4, alpha 34, Simard's) for 100 epochs, distorted on 1 worker.
