@@ -118,7 +118,8 @@ TrainConfig config_from(const TrainFlags& f) {
 }
 
 void add_train_flags(CLI::App& cmd, TrainFlags& flags) {
-  cmd.add_option("--preset", flags.preset, "torch-seed (PyTorch tutorial) or keras-seed (Keras tutorial)")
+  cmd.add_option("--preset", flags.preset, "torch-seed (PyTorch tutorial), keras-seed (Keras tutorial), simard-800, simard-800-elastic "
+                 "(Simard et al. 2003), best (the most accurate recipe found)")
       ->capture_default_str();
   cmd.add_option("--data", flags.data,
                   "Folder with the IDX files (train-*, t10k-*, raw or .gz); default data/mnist");
