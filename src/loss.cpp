@@ -124,10 +124,10 @@ class MSELoss final : public Loss<T> {
 template <typename T>
 std::unique_ptr<Loss<T>> make_loss(LossKind kind, T label_smoothing) {
   if (!(label_smoothing >= 0 && label_smoothing < 1)) {
-    throw ConfigError(fmt::format("label smoothing must be in [0, 1) (got {})", label_smoothing));
+    throw ConfigError(fmt::format("--label-smoothing must be in [0, 1) (got {})", label_smoothing));
   }
   if (label_smoothing > 0 && kind == LossKind::mse) {
-    throw ConfigError("label smoothing needs the nll or cross-entropy loss, not mse");
+    throw ConfigError("--label-smoothing needs the nll or cross-entropy loss, not mse");
   }
   switch (kind) {
     case LossKind::nll: return std::make_unique<NLLLoss<T>>(label_smoothing);

@@ -56,7 +56,7 @@ TrainConfig preset(std::string_view name) {
     config.epochs = 30;
     if (name == "simard-800-elastic") {
       config.augment.kind = AugmentKind::elastic;  // Simard's sigma 4, alpha 34
-      config.epochs = 100;
+      config.epochs = 200;
       config.workers = 1;
     }
     return config;
@@ -64,10 +64,12 @@ TrainConfig preset(std::string_view name) {
   // best
   config.optimizer = {.kind = OptimizerKind::adam, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
   config.schedule.kind = ScheduleKind::cosine;
-  config.augment.kind = AugmentKind::both;
+  // Ciresan et al. 2010's elastic field (sigma 6, alpha 36), smoother than
+  // Simard's: 99.47% against 99.37% on the validation split (README).
+  config.augment = {.kind = AugmentKind::both, .elastic_sigma = 6, .elastic_alpha = 36};
   config.label_smoothing = 0.1;
   config.batch = 128;
-  config.epochs = 100;
+  config.epochs = 500;
   config.workers = 1;
   return config;
 }

@@ -65,12 +65,7 @@ void TrainConfig::validate() const {
   schedule.validate(epochs, optimizer.lr);
   early_stopping.validate(validation_split > 0);
   augment.validate();
-  if (!(label_smoothing >= 0 && label_smoothing < 1)) {
-    throw ConfigError(fmt::format("--label-smoothing must be in [0, 1) (got {})", label_smoothing));
-  }
-  if (label_smoothing > 0 && model.loss == LossKind::mse) {
-    throw ConfigError("--label-smoothing needs the nll or cross-entropy loss, not mse");
-  }
+  make_loss<float>(model.loss, static_cast<float>(label_smoothing));  // throws if the smoothing does not fit
 }
 
 namespace {

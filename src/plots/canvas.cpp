@@ -2,6 +2,8 @@
 
 #include <cairo-svg.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numbers>
 
 #include <memory>
@@ -79,15 +81,43 @@ void text(cairo_t* cr, double x, double y, const std::string& s, double size, Al
   cairo_show_text(cr, s.c_str());
 }
 
-void title(cairo_t* cr, double x, double y, const std::string& s, double size, double width) {
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+namespace {
+
+// The largest size in [9, size] at which `s` fits in `width` (9 if none does).
+double fitting_size(cairo_t* cr, const std::string& s, double size, double width) {
   for (; size > 9; size -= 0.5) {
     cairo_set_font_size(cr, size);
     cairo_text_extents_t extents;
     cairo_text_extents(cr, s.c_str(), &extents);
     if (extents.width <= width) break;
   }
-  text(cr, x, y, s, size, Align::center, kInk, true);
+  return size;
+}
+
+}  // namespace
+
+void title(cairo_t* cr, double x, double y, const std::string& s, double size, double width) {
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  const double one_line = fitting_size(cr, s, size, width);
+  // A long recipe breaks into two lines, at the separator nearest the
+  // middle, rather than shrink past reading or run off the picture.
+  std::size_t cut = std::string::npos;
+  for (std::size_t at = s.find(' '); at != std::string::npos; at = s.find(' ', at + 1)) {
+    const bool separator = at > 0 && (s[at - 1] == ',' || s[at - 1] == ':' || (at + 1 < s.size() && s[at + 1] == '|'));
+    if (!separator) continue;
+    if (cut == std::string::npos || std::abs(static_cast<double>(at) - static_cast<double>(s.size()) / 2) <
+                                        std::abs(static_cast<double>(cut) - static_cast<double>(s.size()) / 2)) {
+      cut = at;
+    }
+  }
+  if (one_line >= 11 || cut == std::string::npos) {
+    text(cr, x, y, s, one_line, Align::center, kInk, true);
+    return;
+  }
+  const std::string first = s.substr(0, cut), second = s.substr(cut + 1);
+  const double two_lines = std::min({fitting_size(cr, first, size * 0.8, width), fitting_size(cr, second, size * 0.8, width)});
+  text(cr, x, y - 0.6 * two_lines, first, two_lines, Align::center, kInk, true);
+  text(cr, x, y + 0.6 * two_lines, second, two_lines, Align::center, kInk, true);
 }
 
 void vertical_text(cairo_t* cr, double x, double y, const std::string& s, double size) {
