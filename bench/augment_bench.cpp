@@ -4,8 +4,9 @@
 //      separable blur against its direct reference;
 //   2. microseconds per image of a training step of the preset networks
 //      (compute threads as given, no distortions), so the ratio is visible;
-//   3. epoch time of a distorting preset with --workers 0, 1, 2, the set-ups
-//      taking turns round by round (medians), on a subset of MNIST.
+//   3. epoch time of a distorting preset with --workers 0, 1, 2, with one and
+//      with two compute threads, the set-ups taking turns round by round
+//      (medians), on a subset of MNIST.
 // Run: build/release/bench/augment_bench [MNIST dir] [images] [rounds]
 #include <fmt/format.h>
 
@@ -102,18 +103,21 @@ int main(int argc, char** argv) {
   }
 
   fmt::print("\n3. simard-800-elastic epoch time by --workers, {} images, {} rounds taking turns\n", train.count, rounds);
-  std::map<int, std::vector<double>> times;
-  for (int round = 0; round < rounds; ++round) {
-    for (const int workers : {0, 1, 2}) {
-      TrainConfig config = preset("simard-800-elastic");
-      config.workers = workers;
-      times[workers].push_back(epoch_seconds(config, train));
+  for (const int threads : {1, 2}) {
+    std::map<int, std::vector<double>> times;
+    for (int round = 0; round < rounds; ++round) {
+      for (const int workers : {0, 1, 2}) {
+        TrainConfig config = preset("simard-800-elastic");
+        config.threads = threads;
+        config.workers = workers;
+        times[workers].push_back(epoch_seconds(config, train));
+      }
     }
-  }
-  const double none = median(times[0]);
-  for (const auto& [workers, seconds] : times) {
-    fmt::print("   --workers {}: {:.3f} s/epoch (median), {:.2f}x --workers 0\n", workers, median(seconds),
-               none / median(seconds));
+    const double none = median(times[0]);
+    for (const auto& [workers, seconds] : times) {
+      fmt::print("   --threads {} --workers {}: {:.3f} s/epoch (median), {:.2f}x --workers 0\n", threads, workers,
+                 median(seconds), none / median(seconds));
+    }
   }
   return 0;
 }
