@@ -53,7 +53,8 @@ int run_augment(const AugmentCommandFlags& flags) {
   }
   Distorter distorter(options, data.rows, data.cols);
   ImageTable table;
-  table.title = fmt::format("{} images as training sees them: {}", flags.split, describe(options));
+  table.title = fmt::format("{} images as training sees them: {}", flags.split == "train" ? "Training" : "Test",
+                            describe(options));
   table.image_rows = data.rows;
   table.image_cols = data.cols;
   table.column_titles.push_back("original");
