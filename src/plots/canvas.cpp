@@ -115,7 +115,8 @@ void title(cairo_t* cr, double x, double y, const std::string& s, double size, d
     return;
   }
   const std::string first = s.substr(0, cut), second = s.substr(cut + 1);
-  const double two_lines = std::min({fitting_size(cr, first, size * 0.8, width), fitting_size(cr, second, size * 0.8, width)});
+  const double two_lines =
+      std::min(fitting_size(cr, first, size * 0.8, width), fitting_size(cr, second, size * 0.8, width));
   text(cr, x, y - 0.6 * two_lines, first, two_lines, Align::center, kInk, true);
   text(cr, x, y + 0.6 * two_lines, second, two_lines, Align::center, kInk, true);
 }
