@@ -1,12 +1,17 @@
-// GEMM at the preset networks' shapes: the reference loops against the fast
-// kernel (OpenBLAS). Reports GFLOP/s per shape; the ratio is the reason the
-// fast kernel exists. Run: build/release/bench/kernels_bench
+// GEMM at the preset networks' shapes: the reference loops, OpenBLAS and
+// bpnet's packed GEMM in each instruction set. Reports GFLOP/s per shape; the
+// ratios are why gemm<float> runs the kernel it runs.
+// Run: build/release/bench/kernels_bench [--benchmark_filter=gemm/kernel...]
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
+#include <memory>
 #include <vector>
 
 #include "kernels/gemm.hpp"
+#include "kernels/packed_gemm.hpp"
 #include "kernels/small_batch.hpp"
+#include "parallel/thread_team.hpp"
 #include "bpnet/random.hpp"
 
 namespace {
@@ -27,12 +32,26 @@ GemmShape shape_for(Product p, std::size_t batch, std::size_t out, std::size_t i
   return {};
 }
 
-template <bool kReference>
+// The kernels set side by side: the reference loops, OpenBLAS's sgemm (what
+// bpnet used before its own kernel), and bpnet's packed GEMM in each
+// instruction set; each fast one on 1 and 2 threads.
+enum Kernel { kReference, kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512 };
+
+bpnet::Isa isa_of(Kernel kernel) {
+  return kernel == kPackedAvx512 ? bpnet::Isa::avx512 : kernel == kPackedAvx2 ? bpnet::Isa::avx2 : bpnet::Isa::plain;
+}
+
 void BM_Gemm(benchmark::State& state) {
-  const auto product = static_cast<Product>(state.range(0));
-  const auto batch = static_cast<std::size_t>(state.range(1));
-  const auto out = static_cast<std::size_t>(state.range(2));
-  const auto in = static_cast<std::size_t>(state.range(3));
+  const auto kernel = static_cast<Kernel>(state.range(0));
+  const auto threads = static_cast<int>(state.range(1));
+  const auto product = static_cast<Product>(state.range(2));
+  const auto batch = static_cast<std::size_t>(state.range(3));
+  const auto out = static_cast<std::size_t>(state.range(4));
+  const auto in = static_cast<std::size_t>(state.range(5));
+  if (kernel >= kPackedPlain && !bpnet::cpu_runs(isa_of(kernel))) {
+    state.SkipWithError("this CPU lacks the instruction set");
+    return;
+  }
   const GemmShape s = shape_for(product, batch, out, in);
   bpnet::Rng rng(1);
   std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);
@@ -40,11 +59,21 @@ void BM_Gemm(benchmark::State& state) {
   for (float& v : b) v = static_cast<float>(rng.uniform(-1, 1));
   const std::size_t lda = s.trans_a == Transpose::yes ? s.m : s.k;
   const std::size_t ldb = s.trans_b == Transpose::yes ? s.k : s.n;
+  openblas_set_num_threads(threads);
+  std::unique_ptr<bpnet::ThreadTeam> team = threads > 1 ? std::make_unique<bpnet::ThreadTeam>(threads) : nullptr;
   for (auto _ : state) {
-    if constexpr (kReference) {
-      bpnet::gemm_reference<float>(s, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
-    } else {
-      bpnet::gemm<float>(s, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+    switch (kernel) {
+      case kReference:
+        bpnet::gemm_reference<float>(s, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+        break;
+      case kOpenBlas:
+        cblas_sgemm(CblasRowMajor, s.trans_a == Transpose::yes ? CblasTrans : CblasNoTrans,
+                    s.trans_b == Transpose::yes ? CblasTrans : CblasNoTrans, static_cast<int>(s.m),
+                    static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data(), static_cast<int>(lda), b.data(),
+                    static_cast<int>(ldb), 0.0f, c.data(), static_cast<int>(s.n));
+        break;
+      default:
+        bpnet::gemm_packed(isa_of(kernel), s, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n, team.get());
     }
     benchmark::DoNotOptimize(c.data());
   }
@@ -53,18 +82,26 @@ void BM_Gemm(benchmark::State& state) {
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
-void PresetShapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"product", "B", "out", "in"});
-  for (int product : {kForward, kInputGrad, kWeightGrad}) {
-    b->Args({product, 128, 128, 784});  // torch-seed layer 1
-    b->Args({product, 128, 64, 128});   // torch-seed layer 2
-    b->Args({product, 128, 10, 64});    // torch-seed layer 3
-    b->Args({product, 64, 128, 784});   // keras-seed layer 1
+// (B, out, in) of each Linear layer in torch-seed and keras-seed and of the
+// big networks' widest layer, and the three products each needs.
+void GemmCases(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512)", "threads", "product", "B", "out", "in"});
+  const std::vector<std::vector<long>> layers = {
+      {128, 128, 784}, {128, 64, 128}, {128, 10, 64}, {64, 128, 784}, {128, 1000, 784}};
+  for (const auto& layer : layers) {
+    for (long product : {kForward, kInputGrad, kWeightGrad}) {
+      b->Args({kReference, 1, product, layer[0], layer[1], layer[2]});
+      for (long kernel : {kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512}) {
+        for (long threads : {1, 2}) {
+          if (kernel == kPackedPlain && threads == 2) continue;
+          b->Args({kernel, threads, product, layer[0], layer[1], layer[2]});
+        }
+      }
+    }
   }
 }
 
-BENCHMARK(BM_Gemm<true>)->Name("gemm_reference")->Apply(PresetShapes);
-BENCHMARK(BM_Gemm<false>)->Name("gemm_openblas")->Apply(PresetShapes);
+BENCHMARK(BM_Gemm)->Name("gemm")->Apply(GemmCases);
 
 // One image through a Linear layer (y = x W^T, W: (out, in)): the few-rows
 // kernel in each instruction set this CPU runs (plain = the reference loops).
@@ -76,12 +113,12 @@ void BM_OneImage(benchmark::State& state) {
   std::vector<float> x(in), w(out * in), y(out);
   for (float& v : x) v = static_cast<float>(rng.uniform(-1, 1));
   for (float& v : w) v = static_cast<float>(rng.uniform(-1, 1));
-  if (!bpnet::cpu_runs(static_cast<bpnet::SmallRowsIsa>(isa))) {
+  if (!bpnet::cpu_runs(static_cast<bpnet::Isa>(isa))) {
     state.SkipWithError("this CPU lacks the instruction set");
     return;
   }
   for (auto _ : state) {
-    bpnet::gemm_small_rows_nt(static_cast<bpnet::SmallRowsIsa>(isa), 1, out, in, 1.0f, x.data(), in, w.data(), in,
+    bpnet::gemm_small_rows_nt(static_cast<bpnet::Isa>(isa), 1, out, in, 1.0f, x.data(), in, w.data(), in,
                               0.0f, y.data(), out);
     benchmark::DoNotOptimize(y.data());
   }

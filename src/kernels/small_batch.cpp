@@ -87,11 +87,11 @@ __attribute__((target("avx2,fma"))) void dot4_avx2(const float* a, const float* 
 
 using Dot4 = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
 
-Dot4 dot4_for(SmallRowsIsa isa) {
+Dot4 dot4_for(Isa isa) {
   switch (isa) {
-    case SmallRowsIsa::avx512: return dot4_avx512;
-    case SmallRowsIsa::avx2: return dot4_avx2;
-    case SmallRowsIsa::plain: return nullptr;
+    case Isa::avx512: return dot4_avx512;
+    case Isa::avx2: return dot4_avx2;
+    case Isa::plain: return nullptr;
   }
   return nullptr;
 }
@@ -102,23 +102,7 @@ void store(float product, float alpha, float beta, float* c) {
 
 }  // namespace
 
-bool cpu_runs(SmallRowsIsa isa) {
-  switch (isa) {
-    case SmallRowsIsa::avx512: return __builtin_cpu_supports("avx512f");
-    case SmallRowsIsa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case SmallRowsIsa::plain: return true;
-  }
-  return false;
-}
-
-SmallRowsIsa widest_small_rows_isa() {
-  for (const SmallRowsIsa isa : {SmallRowsIsa::avx512, SmallRowsIsa::avx2}) {
-    if (cpu_runs(isa)) return isa;
-  }
-  return SmallRowsIsa::plain;
-}
-
-void gemm_small_rows_nt(SmallRowsIsa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                         std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   const Dot4 dot4 = dot4_for(isa);
   for (std::size_t i = 0; i < m; ++i) {
@@ -137,7 +121,7 @@ void gemm_small_rows_nt(SmallRowsIsa isa, std::size_t m, std::size_t n, std::siz
 
 void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  static const SmallRowsIsa widest = widest_small_rows_isa();
+  static const Isa widest = widest_isa();
   gemm_small_rows_nt(widest, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

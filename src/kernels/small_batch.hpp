@@ -3,22 +3,19 @@
 
 #include <cstddef>
 
+#include "isa.hpp"
+
 namespace bpnet {
 
 // Rows at or below this go to gemm_small_rows_nt instead of OpenBLAS.
 inline constexpr std::size_t kSmallBatchRows = 4;
-
-// The instruction sets the kernel comes in; plain is the reference loops.
-enum class SmallRowsIsa { plain, avx2, avx512 };
-bool cpu_runs(SmallRowsIsa isa);
-SmallRowsIsa widest_small_rows_isa();
 
 // C (m, n) = alpha * A (m, k) * B^T, B stored (n, k), + beta * C, with the
 // widest instruction set this CPU runs (chosen once, at the first call).
 void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 // The same with a given instruction set (tests compare each with plain).
-void gemm_small_rows_nt(SmallRowsIsa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                         std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 
 }  // namespace bpnet

@@ -1,0 +1,350 @@
+// bpnet's GEMM, in the Goto / BLIS scheme. Letters: C (M, N) = op(A) (M, K)
+// op(B) (K, N); MR x NR is the tile of C a micro-kernel keeps in registers.
+//
+// Loops, outside in: NC columns of C -> a KC-deep slice of K, whose part of
+// op(B) is packed -> MC rows of C, whose part of op(A) is packed -> NR-wide
+// micro-panels of packed B -> MR-high micro-panels of packed A -> the
+// micro-kernel, which runs over the whole slice with the tile in registers.
+// Packing lays out op(A) as panels (kc, MR) and op(B) as panels (kc, NR), the
+// MR (or NR) values of one k side by side, whatever the transposes, zero-
+// padded past the edges so every micro-kernel call computes a full tile; the
+// edge tiles of C go through a scratch tile. One B micro-panel (KC x NR) stays
+// in L1 while the MR panels of the packed A block (MC x KC, in L2) stream by.
+//
+// Why not OpenBLAS (which bpnet used until this kernel measured faster, see
+// docs/performance.md): at the preset shapes (batch 64-128) OpenBLAS's
+// threading costs more than it gains, and its single-threaded kernel is what
+// this one is; owning it lets the work split across cores in whole tiles,
+// with no result depending on the number of threads.
+#include "packed_gemm.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "../parallel/thread_team.hpp"
+
+namespace bpnet {
+namespace {
+
+// Blocking, in floats. KC x NR (AVX-512: 256 x 32 x 4 B = 32 KB) fits L1d;
+// MC x KC (144 KB) fits L2. MC is a multiple of every MR, NC of every NR.
+constexpr std::size_t kKc = 256;
+constexpr std::size_t kMc = 144;
+constexpr std::size_t kNc = 3072;
+
+// Below this many multiply-adds one thread is faster than handing work out.
+constexpr std::size_t kMinParallelMacs = std::size_t{1} << 18;
+
+// A micro-kernel: c (MR, NR, row stride ldc) = alpha * a^T b + beta * c, with
+// a packed (kc, MR) and b packed (kc, NR); beta == 0 ignores c.
+using MicroKernel = void (*)(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, float alpha,
+                             float beta);
+
+struct Kernel {
+  std::size_t mr, nr;
+  MicroKernel run;
+  bool simd_packing;  // transposes while packing with AVX2
+};
+
+template <std::size_t MR, std::size_t NR>
+void kernel_plain(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, float alpha,
+                  float beta) {
+  float acc[MR][NR] = {};
+  for (std::size_t p = 0; p < kc; ++p, a += MR, b += NR) {
+    for (std::size_t i = 0; i < MR; ++i) {
+      for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+    }
+  }
+  for (std::size_t i = 0; i < MR; ++i) {
+    for (std::size_t j = 0; j < NR; ++j) {
+      float& out = c[i * ldc + j];
+      out = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * out;
+    }
+  }
+}
+
+// 6 x 16: twelve accumulators, two B vectors and one broadcast of the
+// sixteen ymm registers.
+__attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float* a, const float* b, float* c,
+                                                      std::size_t ldc, float alpha, float beta) {
+  constexpr int kRows = 6;
+  __m256 acc[kRows][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (std::size_t p = 0; p < kc; ++p, a += kRows, b += 16) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    float* row = c + static_cast<std::size_t>(i) * ldc;
+    __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
+    if (beta != 0.0f) {
+      r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
+      r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
+    }
+    _mm256_storeu_ps(row, r0);
+    _mm256_storeu_ps(row + 8, r1);
+  }
+}
+
+// MR x 32: 2 * MR accumulators and two B vectors of the 32 zmm registers; the
+// A value is an embedded broadcast operand of each FMA.
+template <int MR>
+__attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, const float* b, float* c,
+                                                       std::size_t ldc, float alpha, float beta) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+  for (std::size_t p = 0; p < kc; ++p, a += MR, b += 32) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    float* row = c + static_cast<std::size_t>(i) * ldc;
+    __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
+    if (beta != 0.0f) {
+      r0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row), r0);
+      r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16), r1);
+    }
+    _mm512_storeu_ps(row, r0);
+    _mm512_storeu_ps(row + 16, r1);
+  }
+}
+
+const Kernel& kernel_for(Isa isa) {
+  static const Kernel plain{4, 16, kernel_plain<4, 16>, false};
+  static const Kernel avx2{6, 16, kernel_avx2, true};
+  static const Kernel avx512{8, 32, kernel_avx512<8>, true};
+  switch (isa) {
+    case Isa::avx512: return avx512;
+    case Isa::avx2: return avx2;
+    case Isa::plain: return plain;
+  }
+  return plain;
+}
+
+// op(X) of a row-major operand: element (r, q) of op(X).
+struct Operand {
+  const float* data;
+  std::size_t ld;
+  bool transposed;
+};
+
+// 8 rows of 8 floats (row i at rows[i]) -> their 8 columns: out[q] holds
+// element q of every row, row i in lane i.
+__attribute__((target("avx2"))) void transpose8x8(const __m256 (&rows)[8], __m256 (&out)[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(rows[i], rows[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(rows[i], rows[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int q = 0; q < 4; ++q) {
+    out[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
+    out[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
+  }
+}
+
+// One panel (kc, width) from `live` rows laid along q (row i at src + i * ld),
+// eight rows by eight q at a time through registers; zero past `live`.
+__attribute__((target("avx2"))) void pack_rows_avx2(const float* src, std::size_t ld, std::size_t live,
+                                                     std::size_t kc, std::size_t width, float* dst) {
+  std::size_t q = 0;
+  for (; q + 8 <= kc; q += 8) {
+    for (std::size_t g = 0; g < width; g += 8) {
+      __m256 rows[8], columns[8];
+      for (std::size_t i = 0; i < 8; ++i) {
+        rows[i] = g + i < live ? _mm256_loadu_ps(src + (g + i) * ld + q) : _mm256_setzero_ps();
+      }
+      transpose8x8(rows, columns);
+      const std::size_t lanes = std::min<std::size_t>(8, width - g);
+      if (lanes == 8) {
+        for (std::size_t t = 0; t < 8; ++t) _mm256_storeu_ps(dst + (q + t) * width + g, columns[t]);
+      } else {
+        alignas(32) float spill[8];
+        for (std::size_t t = 0; t < 8; ++t) {
+          _mm256_store_ps(spill, columns[t]);
+          std::copy_n(spill, lanes, dst + (q + t) * width + g);
+        }
+      }
+    }
+  }
+  for (; q < kc; ++q) {
+    for (std::size_t i = 0; i < width; ++i) dst[q * width + i] = i < live ? src[i * ld + q] : 0.0f;
+  }
+}
+
+void pack_rows_plain(const float* src, std::size_t ld, std::size_t live, std::size_t kc, std::size_t width,
+                     float* dst) {
+  for (std::size_t q = 0; q < kc; ++q) {
+    for (std::size_t i = 0; i < width; ++i) dst[q * width + i] = i < live ? src[i * ld + q] : 0.0f;
+  }
+}
+
+// dst: panels (kc, width) of the operand's rows [r0, r0 + rows) and columns
+// [q0, q0 + kc), zero past `rows`. A is packed by op(A)'s rows; B is passed
+// as op(B)^T (`transposed` flipped), so its panels run along op(B)'s columns.
+void pack_panels(const Operand& x, std::size_t r0, std::size_t rows, std::size_t q0, std::size_t kc,
+                 std::size_t width, bool simd, float* dst) {
+  for (std::size_t panel = 0; panel < rows; panel += width, dst += kc * width) {
+    const std::size_t live = std::min(width, rows - panel);
+    if (x.transposed) {
+      // Element (r, q) at data[q * ld + r]: the panel's values of one q are contiguous.
+      for (std::size_t q = 0; q < kc; ++q) {
+        const float* src = x.data + (q0 + q) * x.ld + r0 + panel;
+        float* out = dst + q * width;
+        std::copy_n(src, live, out);
+        std::fill(out + live, out + width, 0.0f);
+      }
+    } else {
+      // Element (r, q) at data[r * ld + q]: a transpose of the panel's rows.
+      const float* src = x.data + (r0 + panel) * x.ld + q0;
+      (simd ? pack_rows_avx2 : pack_rows_plain)(src, x.ld, live, kc, width, dst);
+    }
+  }
+}
+
+// Per-thread packing space, 64-byte aligned, grown on demand and kept.
+class PackBuffer {
+ public:
+  float* get(std::size_t floats) {
+    if (floats > size_) {
+      data_.reset(static_cast<float*>(::operator new[](floats * sizeof(float), std::align_val_t{64})));
+      size_ = floats;
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { ::operator delete[](p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<float[], Free> data_;
+  std::size_t size_ = 0;
+};
+
+struct PackBuffers {
+  PackBuffer a, b, tile;
+};
+
+PackBuffers& thread_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+// C's rows [m0, m1) and columns [n0, n1): the whole blocked algorithm on one
+// thread. The block's edges lie on the tile grid of all of C (m0 a multiple
+// of MR, n0 of NR), so each tile is the same whichever block holds it.
+void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transposed, std::size_t m0,
+                std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha, float beta, float* c,
+                std::size_t ldc) {
+  PackBuffers& buffers = thread_buffers();
+  const std::size_t mr = kernel.mr, nr = kernel.nr;
+  float* tile = buffers.tile.get(mr * nr);
+  for (std::size_t jc = n0; jc < n1; jc += kNc) {
+    const std::size_t nc = std::min(kNc, n1 - jc);
+    const std::size_t nc_padded = (nc + nr - 1) / nr * nr;
+    for (std::size_t pc = 0; pc < k; pc += kKc) {
+      const std::size_t kc = std::min(kKc, k - pc);
+      const float beta_here = pc == 0 ? beta : 1.0f;  // later slices add to the first
+      float* packed_b = buffers.b.get(kc * nc_padded);
+      pack_panels(b_transposed, jc, nc, pc, kc, nr, kernel.simd_packing, packed_b);
+      for (std::size_t ic = m0; ic < m1; ic += kMc) {
+        const std::size_t mc = std::min(kMc, m1 - ic);
+        float* packed_a = buffers.a.get(kc * ((mc + mr - 1) / mr * mr));
+        pack_panels(a, ic, mc, pc, kc, mr, kernel.simd_packing, packed_a);
+        for (std::size_t jr = 0; jr < nc; jr += nr) {
+          const float* b_panel = packed_b + jr * kc;
+          const std::size_t cols = std::min(nr, nc - jr);
+          for (std::size_t ir = 0; ir < mc; ir += mr) {
+            const float* a_panel = packed_a + ir * kc;
+            const std::size_t rows = std::min(mr, mc - ir);
+            float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            if (rows == mr && cols == nr) {
+              kernel.run(kc, a_panel, b_panel, c_tile, ldc, alpha, beta_here);
+              continue;
+            }
+            kernel.run(kc, a_panel, b_panel, tile, nr, alpha, 0.0f);
+            for (std::size_t i = 0; i < rows; ++i) {
+              for (std::size_t j = 0; j < cols; ++j) {
+                float& out = c_tile[i * ldc + j];
+                out = beta_here == 0.0f ? tile[i * nr + j] : tile[i * nr + j] + beta_here * out;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void scale_by_beta(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+  }
+}
+
+}  // namespace
+
+void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
+                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team) {
+  if (s.m == 0 || s.n == 0) return;
+  if (s.k == 0) {
+    scale_by_beta(s.m, s.n, beta, c, ldc);
+    return;
+  }
+  const Kernel& kernel = kernel_for(isa);
+  const Operand op_a{a, lda, s.trans_a == Transpose::yes};
+  // Packed B's panels run along op(B)'s columns, i.e. the rows of op(B)^T.
+  const Operand op_b_transposed{b, ldb, s.trans_b == Transpose::no};
+  const std::size_t members = team == nullptr || s.m * s.n * s.k < kMinParallelMacs
+                                  ? 1
+                                  : static_cast<std::size_t>(team->size());
+  if (members == 1) {
+    gemm_block(kernel, op_a, op_b_transposed, 0, s.m, 0, s.n, s.k, alpha, beta, c, ldc);
+    return;
+  }
+  // Split C along the side with more tiles, in whole tiles.
+  const std::size_t row_tiles = (s.m + kernel.mr - 1) / kernel.mr;
+  const std::size_t col_tiles = (s.n + kernel.nr - 1) / kernel.nr;
+  const bool split_rows = row_tiles > col_tiles;
+  const std::size_t tiles = split_rows ? row_tiles : col_tiles;
+  const std::size_t step = split_rows ? kernel.mr : kernel.nr;
+  team->run([&](int member) {
+    const auto t = static_cast<std::size_t>(member);
+    const std::size_t first = std::min(tiles * t / members * step, split_rows ? s.m : s.n);
+    const std::size_t last = std::min(tiles * (t + 1) / members * step, split_rows ? s.m : s.n);
+    if (first == last) return;
+    if (split_rows) {
+      gemm_block(kernel, op_a, op_b_transposed, first, last, 0, s.n, s.k, alpha, beta, c, ldc);
+    } else {
+      gemm_block(kernel, op_a, op_b_transposed, 0, s.m, first, last, s.k, alpha, beta, c, ldc);
+    }
+  });
+}
+
+}  // namespace bpnet

@@ -1,0 +1,22 @@
+// Internal: bpnet's own single-precision GEMM, the one gemm<float> runs for
+// more than a few rows (see packed_gemm.cpp for how it works and why).
+#pragma once
+
+#include <cstddef>
+
+#include "gemm.hpp"
+#include "isa.hpp"
+
+namespace bpnet {
+
+class ThreadTeam;
+
+// C (M, N) = alpha * op(A) op(B) + beta * C, as gemm() (beta == 0 ignores C),
+// with the given instruction set's micro-kernel. With a team, C is split
+// into one block of whole tiles per member; each element is computed by the
+// same operations in the same order whatever the split, so the result is
+// bit-identical for any team size (and nullptr: the calling thread alone).
+void gemm_packed(Isa isa, const GemmShape& shape, float alpha, const float* a, std::size_t lda, const float* b,
+                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team);
+
+}  // namespace bpnet
