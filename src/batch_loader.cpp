@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "bpnet/error.hpp"
+#include "kernels/kernel_threads.hpp"
 #include "simd.hpp"
 
 namespace bpnet {
@@ -25,14 +26,31 @@ BPNET_VECTOR_LOOP void scale_row(float* row, std::size_t n, float scale, float o
   for (std::size_t j = 0; j < n; ++j) row[j] = row[j] * scale + offset;
 }
 
+// Rows [begin, end) of gather_batch. The images of a shuffled batch lie
+// anywhere in the data set, mostly outside the caches: the lines of the
+// image two rows ahead are requested while this one converts.
+void gather_rows(const Dataset& data, std::span<const std::uint32_t> indices, PixelScale pixels,
+                 MatrixView<float> x, std::span<std::uint8_t> labels, std::size_t begin, std::size_t end) {
+  constexpr std::size_t kLine = 64, kAhead = 2;
+  const std::size_t features = data.features();
+  for (std::size_t r = begin; r < end; ++r) {
+    if (r + kAhead < end) {
+      const std::uint8_t* next = data.image(indices[r + kAhead]);
+      for (std::size_t b = 0; b < features; b += kLine) __builtin_prefetch(next + b);
+    }
+    convert_row(data.image(indices[r]), features, pixels.scale, pixels.offset, x.row(r));
+    labels[r] = data.labels[indices[r]];
+  }
+}
+
 }  // namespace
 
 void gather_batch(const Dataset& data, std::span<const std::uint32_t> indices, PixelScale pixels,
                   MatrixView<float> x, std::span<std::uint8_t> labels) {
-  for (std::size_t r = 0; r < indices.size(); ++r) {
-    convert_row(data.image(indices[r]), data.features(), pixels.scale, pixels.offset, x.row(r));
-    labels[r] = data.labels[indices[r]];
-  }
+  // Rows split over the kernel threads: each row's conversion is independent.
+  for_each_piece(indices.size(), 1, 16, [&](std::size_t begin, std::size_t end) {
+    gather_rows(data, indices, pixels, x, labels, begin, end);
+  });
 }
 
 BatchLoader::BatchLoader(const Dataset& data, Normalize normalize, std::size_t batch_size, int workers,
@@ -76,7 +94,13 @@ void BatchLoader::fill(Slot& slot, std::size_t batch) {
       slot.labels[r] = data_.labels[indices[r]];
     }
   } else {
-    gather_batch(data_, indices, pixels_, slot.x, std::span(slot.labels).first(size));
+    const std::span<std::uint8_t> labels = std::span(slot.labels).first(size);
+    // A worker gathers alone: the kernel threads belong to the training step.
+    if (workers_.empty()) {
+      gather_batch(data_, indices, pixels_, slot.x, labels);
+    } else {
+      gather_rows(data_, indices, pixels_, slot.x, labels, 0, size);
+    }
   }
   slot.batch = batch;
 }

@@ -81,8 +81,8 @@ void ShardedGradient::reduce_into(std::span<float> gradient) {
 ShardedTotals ShardedGradient::accumulate(Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
                                           std::span<const std::uint8_t> labels, float scale,
                                           const TrainingStep& step) {
-  // Set per batch (trainers may take turns), only when it changes: OpenBLAS
-  // takes a lock to change it.
+  // Set per batch (trainers may take turns), only when it changes: a new
+  // count starts a new team of kernel threads.
   if (bpnet::kernel_threads() != kernel_threads_) set_kernel_threads(kernel_threads_);
   if (shards_ == 1 && comm_.size() == 1) {
     // One shard in one process: straight into the model's gradient. Two

@@ -37,7 +37,7 @@ std::string position(const TrainerState& state, std::size_t steps_per_epoch) {
   return fmt::format("in epoch {}, after batch {} of {}", state.history.size() + 1, state.steps_done, steps_per_epoch);
 }
 
-// More threads than cores make OpenBLAS threads wait on each other.
+// More threads than cores make the kernel threads wait on each other.
 void warn_about_oversubscription(const TrainConfig& c) {
   const auto cores = static_cast<int>(std::thread::hardware_concurrency());
   if (cores <= 0) return;

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "kernel_threads.hpp"  // the threads gemm<float> uses
+
 namespace bpnet {
 
 enum class Transpose { no, yes };
@@ -29,9 +31,5 @@ void gemm(const GemmShape& shape, T alpha, const T* a, std::size_t lda, const T*
 template <typename T>
 void gemm_reference(const GemmShape& shape, T alpha, const T* a, std::size_t lda, const T* b,
                     std::size_t ldb, T beta, T* c, std::size_t ldc);
-
-// Threads the fast kernels may use; 0 means all cores.
-void set_kernel_threads(int threads);
-int kernel_threads();
 
 }  // namespace bpnet

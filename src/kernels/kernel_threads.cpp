@@ -1,0 +1,81 @@
+#include "kernel_threads.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "../parallel/thread_team.hpp"
+
+namespace bpnet {
+namespace {
+
+struct KernelTeam {
+  std::mutex busy;
+  std::unique_ptr<ThreadTeam> team;  // null: one thread
+  int threads = 1;
+};
+
+int all_cores() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return cores > 0 ? cores : 1;
+}
+
+void resize(KernelTeam& shared, int threads) {
+  shared.team = threads > 1 ? std::make_unique<ThreadTeam>(threads) : nullptr;
+  shared.threads = threads;
+}
+
+KernelTeam& kernel_team() {
+  static KernelTeam* const shared = [] {
+    auto* t = new KernelTeam;  // never destroyed: its threads outlive static destructors
+    resize(*t, all_cores());
+    return t;
+  }();
+  return *shared;
+}
+
+}  // namespace
+
+void set_kernel_threads(int threads) {
+  const int wanted = threads > 0 ? threads : all_cores();
+  KernelTeam& shared = kernel_team();
+  const std::lock_guard lock(shared.busy);
+  if (wanted != shared.threads) resize(shared, wanted);
+}
+
+int kernel_threads() {
+  KernelTeam& shared = kernel_team();
+  const std::lock_guard lock(shared.busy);
+  return shared.threads;
+}
+
+void with_kernel_team(const std::function<void(ThreadTeam*)>& fn) {
+  KernelTeam& shared = kernel_team();
+  std::unique_lock lock(shared.busy, std::try_to_lock);
+  fn(lock.owns_lock() ? shared.team.get() : nullptr);
+}
+
+void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,
+                    const std::function<void(std::size_t, std::size_t)>& body) {
+  if (n < min_n) {
+    body(0, n);
+    return;
+  }
+  with_kernel_team([&](ThreadTeam* team) {
+    if (team == nullptr) {
+      body(0, n);
+      return;
+    }
+    const auto members = static_cast<std::size_t>(team->size());
+    const std::size_t grains = (n + grain - 1) / grain;
+    team->run([&](int member) {
+      const auto m = static_cast<std::size_t>(member);
+      const std::size_t begin = std::min(n, grains * m / members * grain);
+      const std::size_t end = std::min(n, grains * (m + 1) / members * grain);
+      if (begin < end) body(begin, end);
+    });
+  });
+}
+
+}  // namespace bpnet

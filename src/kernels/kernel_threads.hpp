@@ -1,0 +1,30 @@
+// Internal: the kernel threads - one team for the process, as OpenBLAS has -
+// that the GEMM and the elementwise passes of a training step (optimizer
+// updates, the batch's pixel conversion) split their work over.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace bpnet {
+
+class ThreadTeam;
+
+// Threads the kernels may use; 0 means all cores (the default).
+void set_kernel_threads(int threads);
+int kernel_threads();
+
+// Runs fn(team) with the kernel team, or with nullptr (compute alone) when
+// there is one thread or another caller holds the team at the moment: e.g. a
+// server's predictors, or batch shards on their own threads. Concurrent
+// callers never wait on each other.
+void with_kernel_team(const std::function<void(ThreadTeam*)>& fn);
+
+// body(begin, end) over [0, n) cut into one contiguous piece per kernel
+// thread, each a multiple of `grain` long (the last one shorter); for work
+// whose result does not depend on how it is cut. Under `min_n` items, or
+// with no team free, the calling thread does it all.
+void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,
+                    const std::function<void(std::size_t begin, std::size_t end)>& body);
+
+}  // namespace bpnet
