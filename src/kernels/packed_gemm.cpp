@@ -185,11 +185,10 @@ __attribute__((target("avx2"))) void pack_rows_avx2(const float* src, std::size_
       if (lanes == 8) {
         for (std::size_t t = 0; t < 8; ++t) _mm256_storeu_ps(dst + (q + t) * width + g, columns[t]);
       } else {
-        alignas(32) float spill[8];
-        for (std::size_t t = 0; t < 8; ++t) {
-          _mm256_store_ps(spill, columns[t]);
-          std::copy_n(spill, lanes, dst + (q + t) * width + g);
-        }
+        // A panel narrower than 8 (AVX2's MR = 6): store the first lanes only.
+        const __m256i first = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(lanes)),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (std::size_t t = 0; t < 8; ++t) _mm256_maskstore_ps(dst + (q + t) * width + g, first, columns[t]);
       }
     }
   }
