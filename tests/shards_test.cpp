@@ -78,6 +78,27 @@ TEST(Shards, ASeedAndAShardCountGiveTheSameModelForAnyThreadCount) {
   }
 }
 
+// One shard, its products split over the kernel threads (layers wide enough
+// for the split to happen) and the optimizer's update cut between them: the
+// model is the same bit for bit on 1, 2 and 3 threads.
+TEST(Shards, OneShardGivesTheSameModelForAnyKernelThreadCount) {
+  const Dataset train = testing::synthetic_dataset(256, 4);
+  for (const OptimizerKind optimizer : {OptimizerKind::sgd, OptimizerKind::adam}) {
+    TrainConfig config = small_config();
+    config.model = testing::mlp_spec({20, 512, 256, 10});
+    config.batch = 64;
+    config.epochs = 2;
+    config.optimizer.kind = optimizer;
+    config.threads = 1;
+    const std::vector<float> one_thread = trained_parameters(config, train);
+    for (const int threads : {2, 3}) {
+      config.threads = threads;
+      EXPECT_EQ(trained_parameters(config, train), one_thread)
+          << threads << " threads, optimizer " << static_cast<int>(optimizer);
+    }
+  }
+}
+
 TEST(Shards, RegularisedRecipeWithShardsDoesNotDependOnThreads) {
   // Dropout masks follow the whole batch's rows; BatchNorm1d uses each
   // shard's statistics and keeps shard 0's.
