@@ -2,9 +2,7 @@
 // version (kernels/reference.cpp) that the tests compare the fast one against
 // and bench/ times it against.
 //
-// Why OpenBLAS for the fast GEMM: at the preset shapes (B = 64..128 rows,
-// 784x128, 128x64, 64x10) it measured ahead of the reference loops by well
-// over 10x on this project's 2-core machines; see docs/performance.md.
+// Which fast kernel gemm<T> runs, and why: kernels/gemm.cpp.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
 #include "kernel_threads.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -11,9 +12,9 @@ namespace bpnet {
 namespace {
 
 struct KernelTeam {
-  std::mutex busy;
+  std::mutex busy;                   // held while the team runs, and to resize it
   std::unique_ptr<ThreadTeam> team;  // null: one thread
-  int threads = 1;
+  std::atomic<int> threads{1};       // readable while a product runs
 };
 
 int all_cores() {
@@ -23,7 +24,7 @@ int all_cores() {
 
 void resize(KernelTeam& shared, int threads) {
   shared.team = threads > 1 ? std::make_unique<ThreadTeam>(threads) : nullptr;
-  shared.threads = threads;
+  shared.threads.store(threads, std::memory_order_relaxed);
 }
 
 KernelTeam& kernel_team() {
@@ -44,11 +45,7 @@ void set_kernel_threads(int threads) {
   if (wanted != shared.threads) resize(shared, wanted);
 }
 
-int kernel_threads() {
-  KernelTeam& shared = kernel_team();
-  const std::lock_guard lock(shared.busy);
-  return shared.threads;
-}
+int kernel_threads() { return kernel_team().threads.load(std::memory_order_relaxed); }
 
 void with_kernel_team(const std::function<void(ThreadTeam*)>& fn) {
   KernelTeam& shared = kernel_team();

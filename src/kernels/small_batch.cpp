@@ -1,8 +1,8 @@
 // GEMM for a handful of rows against a transposed matrix, C = alpha A B^T +
 // beta C with A: (M, K), B: (N, K), M tiny: the Linear forward of one image.
-// OpenBLAS spends more time dispatching (and waking threads) than computing
-// at M = 1 (about 50 us for the torch-seed network); these dot products need
-// no packing and no threads.
+// A packed GEMM spends more time packing and waking threads than computing
+// at M = 1 (OpenBLAS: about 50 us for the torch-seed network); these dot
+// products need no packing and no threads.
 //
 // Three versions, the widest the CPU has chosen at run time: AVX-512, AVX2 +
 // FMA, and the plain loops (the reference, and what any x86-64 runs). The SIMD

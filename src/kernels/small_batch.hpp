@@ -7,7 +7,7 @@
 
 namespace bpnet {
 
-// Rows at or below this go to gemm_small_rows_nt instead of OpenBLAS.
+// Rows at or below this go to gemm_small_rows_nt instead of the packed GEMM.
 inline constexpr std::size_t kSmallBatchRows = 4;
 
 // C (m, n) = alpha * A (m, k) * B^T, B stored (n, k), + beta * C, with the
