@@ -7,6 +7,7 @@
 
 #include "bpnet/error.hpp"
 #include "bpnet/layer_registry.hpp"
+#include "kernels/kernel_threads.hpp"
 
 namespace bpnet {
 
@@ -44,7 +45,11 @@ Model<T>::Model(const ModelSpec& spec) : spec_(spec) {
 
 template <typename T>
 void Model<T>::zero_grad() {
-  std::fill(grads_.begin(), grads_.end(), T(0));
+  // Cut as the optimizer's update is: each kernel thread zeroes the part it
+  // updates, from its own cache.
+  for_each_parameter_piece(grads_.size(), [&](std::size_t begin, std::size_t end) {
+    std::fill(grads_.begin() + begin, grads_.begin() + end, T(0));
+  });
 }
 
 template <typename T>

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -31,7 +32,12 @@ BPNET_VECTOR_LOOP bool all_finite_bits(const std::uint32_t* bits, std::size_t n)
 
 bool all_finite(std::span<const float> values) {
   static_assert(sizeof(float) == sizeof(std::uint32_t));
-  return all_finite_bits(reinterpret_cast<const std::uint32_t*>(values.data()), values.size());
+  // Cut as the optimizer's update is, each piece checked where it was written.
+  std::atomic<bool> finite{true};
+  for_each_parameter_piece(values.size(), [&](std::size_t begin, std::size_t end) {
+    if (!all_finite_bits(reinterpret_cast<const std::uint32_t*>(values.data() + begin), end - begin)) finite = false;
+  });
+  return finite;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

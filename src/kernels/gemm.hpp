@@ -15,10 +15,17 @@ enum class Transpose { no, yes };
 
 // C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, all row-major,
 // with leading dimensions lda/ldb/ldc as stored (before op).
+// How a product may be cut between the kernel threads: any (the kernel
+// chooses), or C's rows / columns only. The layers pass the side that runs
+// along the weights' rows, so that each thread computes, updates and zeroes
+// the same part of the weights all through a step, from its own cache.
+enum class GemmSplit { any, rows, columns };
+
 struct GemmShape {
   Transpose trans_a = Transpose::no;
   Transpose trans_b = Transpose::no;
   std::size_t m = 0, n = 0, k = 0;
+  GemmSplit split = GemmSplit::any;
 };
 
 template <typename T>

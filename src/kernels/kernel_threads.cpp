@@ -75,4 +75,9 @@ void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,
   });
 }
 
+void for_each_parameter_piece(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body) {
+  constexpr std::size_t kFloatsPerLine = 16, kMinParallel = 32 * 1024;
+  for_each_piece(n, kFloatsPerLine, kMinParallel, body);
+}
+
 }  // namespace bpnet

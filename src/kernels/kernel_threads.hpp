@@ -27,4 +27,11 @@ void with_kernel_team(const std::function<void(ThreadTeam*)>& fn);
 void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,
                     const std::function<void(std::size_t begin, std::size_t end)>& body);
 
+// for_each_piece over an array the size of a model's parameters (their
+// values, gradients, optimizer state): one cut shared by every pass over
+// them - zeroing, the update, the finite check - so that each thread takes
+// the same part in all of them, from its own cache. Pieces are whole cache
+// lines; models under 32 Ki parameters stay on the calling thread.
+void for_each_parameter_piece(std::size_t n, const std::function<void(std::size_t begin, std::size_t end)>& body);
+
 }  // namespace bpnet

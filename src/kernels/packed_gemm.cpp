@@ -326,10 +326,11 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
     gemm_block(kernel, op_a, op_b_transposed, 0, s.m, 0, s.n, s.k, alpha, beta, c, ldc);
     return;
   }
-  // Split C along the side with more tiles, in whole tiles.
+  // Cut C in whole tiles: along the side the caller asks for, or else the
+  // side with more tiles.
   const std::size_t row_tiles = (s.m + kernel.mr - 1) / kernel.mr;
   const std::size_t col_tiles = (s.n + kernel.nr - 1) / kernel.nr;
-  const bool split_rows = row_tiles > col_tiles;
+  const bool split_rows = s.split == GemmSplit::any ? row_tiles > col_tiles : s.split == GemmSplit::rows;
   const std::size_t tiles = split_rows ? row_tiles : col_tiles;
   const std::size_t step = split_rows ? kernel.mr : kernel.nr;
   team->run([&](int member) {

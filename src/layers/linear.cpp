@@ -48,7 +48,8 @@ template <typename T>
 void Linear<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
   // y = b (broadcast), then y += x W^T.
   for (std::size_t r = 0; r < y.rows; ++r) std::copy(bias_, bias_ + out_, y.row(r));
-  gemm<T>({Transpose::no, Transpose::yes, x.rows, out_, in_}, T(1), x.data, in_, weight_, in_,
+  // Cut by y's columns: each kernel thread uses its own rows of W.
+  gemm<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, GemmSplit::columns}, T(1), x.data, in_, weight_, in_,
           T(1), y.data, out_);
 }
 
@@ -66,7 +67,8 @@ void Linear<T>::accumulate_parameter_gradient(const LayerContext<T>& /*ctx*/, Co
   // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy.
   T* weight_grad = grads.data();
   T* bias_grad = grads.data() + out_ * in_;
-  gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows}, T(1), dy.data, out_, x.data, in_,
+  // Cut by dW's rows: the rows of W each kernel thread used in the forward.
+  gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows, GemmSplit::rows}, T(1), dy.data, out_, x.data, in_,
           T(1), weight_grad, in_);
   for (std::size_t r = 0; r < dy.rows; ++r) {
     const T* row = dy.row(r);
