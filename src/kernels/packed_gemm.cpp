@@ -38,24 +38,32 @@ constexpr std::size_t kNc = 3072;
 // Below this many multiply-adds one thread is faster than handing work out.
 constexpr std::size_t kMinParallelMacs = std::size_t{1} << 18;
 
-// A micro-kernel: c (MR, NR, row stride ldc) = alpha * a^T b + beta * c, with
-// a packed (kc, MR) and b packed (kc, NR); beta == 0 ignores c.
-using MicroKernel = void (*)(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, float alpha,
-                             float beta);
+// A micro-kernel: c (MR, NR, row stride ldc) = alpha * a b + beta * c, with
+// b packed (kc, NR) and a (MR, kc) either packed, (kc, MR) (kPackedA; lda is
+// unused), or read in place: row i at a + i * lda. beta == 0 ignores c.
+using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c,
+                             std::size_t ldc, float alpha, float beta);
+
+// Element (i, p) of a micro-kernel's A.
+template <std::size_t MR, bool kPackedA>
+inline const float& a_at(const float* a, std::size_t lda, std::size_t i, std::size_t p) {
+  return kPackedA ? a[p * MR + i] : a[i * lda + p];
+}
 
 struct Kernel {
   std::size_t mr, nr;
-  MicroKernel run;
-  bool simd_packing;  // transposes while packing with AVX2
+  MicroKernel packed_a;  // A packed
+  MicroKernel direct_a;  // A read where it is: an op(A) that is not transposed
+  bool simd_packing;     // transposes while packing with AVX2
 };
 
-template <std::size_t MR, std::size_t NR>
-void kernel_plain(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, float alpha,
-                  float beta) {
+template <std::size_t MR, std::size_t NR, bool kPackedA>
+void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c, std::size_t ldc,
+                  float alpha, float beta) {
   float acc[MR][NR] = {};
-  for (std::size_t p = 0; p < kc; ++p, a += MR, b += NR) {
+  for (std::size_t p = 0; p < kc; ++p, b += NR) {
     for (std::size_t i = 0; i < MR; ++i) {
-      for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+      for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a_at<MR, kPackedA>(a, lda, i, p) * b[j];
     }
   }
   for (std::size_t i = 0; i < MR; ++i) {
@@ -68,17 +76,18 @@ void kernel_plain(std::size_t kc, const float* a, const float* b, float* c, std:
 
 // 6 x 16: twelve accumulators, two B vectors and one broadcast of the
 // sixteen ymm registers.
-__attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float* a, const float* b, float* c,
-                                                      std::size_t ldc, float alpha, float beta) {
+template <bool kPackedA>
+__attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float* a, std::size_t lda, const float* b,
+                                                      float* c, std::size_t ldc, float alpha, float beta) {
   constexpr int kRows = 6;
   __m256 acc[kRows][2];
 #pragma GCC unroll 6
   for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  for (std::size_t p = 0; p < kc; ++p, a += kRows, b += 16) {
+  for (std::size_t p = 0; p < kc; ++p, b += 16) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
+      const __m256 ai = _mm256_broadcast_ss(&a_at<kRows, kPackedA>(a, lda, i, p));
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -99,18 +108,19 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
 
 // MR x 32: 2 * MR accumulators and two B vectors of the 32 zmm registers; the
 // A value is an embedded broadcast operand of each FMA.
-template <int MR>
-__attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, const float* b, float* c,
-                                                       std::size_t ldc, float alpha, float beta) {
+template <int MR, bool kPackedA>
+__attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, std::size_t lda,
+                                                       const float* b, float* c, std::size_t ldc, float alpha,
+                                                       float beta) {
   __m512 acc[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
 #pragma GCC unroll 4
-  for (std::size_t p = 0; p < kc; ++p, a += MR, b += 32) {
+  for (std::size_t p = 0; p < kc; ++p, b += 32) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(a_at<MR, kPackedA>(a, lda, i, p));
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -130,9 +140,9 @@ __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const floa
 }
 
 const Kernel& kernel_for(Isa isa) {
-  static const Kernel plain{4, 16, kernel_plain<4, 16>, false};
-  static const Kernel avx2{6, 16, kernel_avx2, true};
-  static const Kernel avx512{8, 32, kernel_avx512<8>, true};
+  static const Kernel plain{4, 16, kernel_plain<4, 16, true>, kernel_plain<4, 16, false>, false};
+  static const Kernel avx2{6, 16, kernel_avx2<true>, kernel_avx2<false>, true};
+  static const Kernel avx512{8, 32, kernel_avx512<8, true>, kernel_avx512<8, false>, true};
   switch (isa) {
     case Isa::avx512: return avx512;
     case Isa::avx2: return avx2;
@@ -257,6 +267,10 @@ PackBuffers& thread_buffers() {
 // C's rows [m0, m1) and columns [n0, n1): the whole blocked algorithm on one
 // thread. The block's edges lie on the tile grid of all of C (m0 a multiple
 // of MR, n0 of NR), so each tile is the same whichever block holds it.
+// An op(A) that is not transposed has its MR rows read in place (each row is
+// a contiguous stream along k, and packing it would be a transpose); only a
+// last, partial panel of rows is packed, zero-padded. A value is the same
+// float either way, so the result does not depend on which path read it.
 void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transposed, std::size_t m0,
                 std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha, float beta, float* c,
                 std::size_t ldc) {
@@ -273,20 +287,26 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
       pack_panels(b_transposed, jc, nc, pc, kc, nr, kernel.simd_packing, packed_b);
       for (std::size_t ic = m0; ic < m1; ic += kMc) {
         const std::size_t mc = std::min(kMc, m1 - ic);
-        float* packed_a = buffers.a.get(kc * ((mc + mr - 1) / mr * mr));
-        pack_panels(a, ic, mc, pc, kc, mr, kernel.simd_packing, packed_a);
+        const bool in_place = !a.transposed;
+        const std::size_t first_packed = in_place ? mc / mr * mr : 0;  // rows before it are read in place
+        float* packed_a = buffers.a.get(kc * ((mc - first_packed + mr - 1) / mr * mr));
+        if (first_packed < mc) {
+          pack_panels(a, ic + first_packed, mc - first_packed, pc, kc, mr, kernel.simd_packing, packed_a);
+        }
         for (std::size_t jr = 0; jr < nc; jr += nr) {
           const float* b_panel = packed_b + jr * kc;
           const std::size_t cols = std::min(nr, nc - jr);
           for (std::size_t ir = 0; ir < mc; ir += mr) {
-            const float* a_panel = packed_a + ir * kc;
+            const bool packed = ir >= first_packed;
+            const MicroKernel run = packed ? kernel.packed_a : kernel.direct_a;
+            const float* a_panel = packed ? packed_a + (ir - first_packed) * kc : a.data + (ic + ir) * a.ld + pc;
             const std::size_t rows = std::min(mr, mc - ir);
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
             if (rows == mr && cols == nr) {
-              kernel.run(kc, a_panel, b_panel, c_tile, ldc, alpha, beta_here);
+              run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here);
               continue;
             }
-            kernel.run(kc, a_panel, b_panel, tile, nr, alpha, 0.0f);
+            run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f);
             for (std::size_t i = 0; i < rows; ++i) {
               for (std::size_t j = 0; j < cols; ++j) {
                 float& out = c_tile[i * ldc + j];
