@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <immintrin.h>
+
 #include <cmath>
 
 #include "bpnet/error.hpp"
@@ -52,6 +54,26 @@ namespace {
 // its own cache (on one thread, from the other core's, a torch-seed update
 // measured 120 us against 30).
 
+// Flushes denormal results to zero and reads denormal inputs as zero while
+// it lives (MXCSR's FTZ and DAZ bits, this thread only). Adam's moments and
+// SGD's velocity of a weight whose gradient is zero but for a rare batch (a
+// pixel at MNIST's border, inked in a few images) decay geometrically into
+// the denormal range, where each operation costs a microcode assist: in the
+// keras-seed run Adam's update took 34 us a step in epoch 1 and 85 us in
+// epoch 2 (2 threads). An update computed from such a moment is below the
+// rounding of any weight it could change by 20 orders of magnitude or more.
+class FlushDenormals {
+ public:
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+  FlushDenormals(const FlushDenormals&) = delete;
+  FlushDenormals& operator=(const FlushDenormals&) = delete;
+
+ private:
+  static constexpr unsigned kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6;
+  unsigned saved_;
+};
+
 BPNET_VECTOR_LOOP void sgd_update(std::size_t n, float* p, const float* grad, float* velocity, float lr,
                                   float mu, float decay, bool nesterov) {
   if (velocity == nullptr) {
@@ -83,6 +105,7 @@ void Sgd::step(std::span<float> params, std::span<const float> grads, double lr)
   if (momentum && velocity_.size() != params.size()) velocity_.assign(params.size(), 0.0f);
   float* velocity = momentum ? velocity_.data() : nullptr;
   for_each_parameter_piece(params.size(), [&](std::size_t begin, std::size_t end) {
+    const FlushDenormals flush;
     sgd_update(end - begin, params.data() + begin, grads.data() + begin, velocity ? velocity + begin : nullptr,
                static_cast<float>(lr), static_cast<float>(options_.momentum),
                static_cast<float>(options_.weight_decay), options_.nesterov);
@@ -99,6 +122,7 @@ void Adam::step(std::span<float> params, std::span<const float> grads, double lr
   const auto step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
   const auto root_correction = static_cast<float>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
   for_each_parameter_piece(n, [&](std::size_t begin, std::size_t end) {
+    const FlushDenormals flush;
     adam_update(end - begin, params.data() + begin, grads.data() + begin, moments_.data() + begin,
                 moments_.data() + n + begin, static_cast<float>(options_.beta1), static_cast<float>(options_.beta2),
                 static_cast<float>(options_.weight_decay), step_size, root_correction,

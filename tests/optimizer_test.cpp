@@ -3,6 +3,7 @@
 // PyTorch update rules); its printed numbers are pasted below.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "bpnet/error.hpp"
@@ -64,6 +65,34 @@ TEST(Optimizer, AdamWithWeightDecay) {
                             .weight_decay = 0.1},
                            {0.47536565451861085, -1.2279983194107367, 1.9719261652778224,
                             0.0033133461541191792});
+}
+
+// A weight whose gradient was non-zero once and zero since: its momentum
+// decays into the denormal range, where the update flushes it to zero (the
+// slow microcode path is what the flush avoids) and the weight no longer
+// moves, as it would not have: the step it would take is far below the
+// weight's rounding. Large models take the threaded path (32 Ki parameters
+// and more), so both sizes are checked.
+TEST(Optimizer, MomentsThatDecayBelowTheNormalRangeBecomeZero) {
+  for (const std::size_t n : {std::size_t{4}, std::size_t{40000}}) {
+    for (const OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::adam}) {
+      OptimizerOptions options{.kind = kind, .lr = 0.01, .momentum = kind == OptimizerKind::sgd ? 0.5 : 0.0};
+      options.beta1 = 0.5;
+      auto optimizer = make_optimizer(options);
+      std::vector<float> params(n, 0.25f), grads(n, 0.0f);
+      grads[0] = 1.0f;
+      optimizer->step(params, grads, options.lr);
+      grads[0] = 0.0f;
+      const float moved = params[0];
+      // 130 halvings from 0.5 or 1 leave 2^-130 or 2^-131: a denormal (the
+      // normal range ends at 2^-126), which the flush makes 0.
+      for (int i = 0; i < 130; ++i) optimizer->step(params, grads, options.lr);
+      EXPECT_EQ(optimizer->state()[0], 0.0f) << "n " << n << " optimizer " << static_cast<int>(kind);
+      EXPECT_NE(params[0], 0.25f);
+      EXPECT_LT(std::abs(params[0] - moved), 0.05f) << "the decaying momentum still moved the weight a little";
+      EXPECT_EQ(params[1], 0.25f);
+    }
+  }
 }
 
 TEST(Optimizer, RejectsAbsurdOptions) {
