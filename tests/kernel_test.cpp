@@ -2,6 +2,7 @@
 // and at awkward ones, in every transpose combination.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 #include <vector>
@@ -152,6 +153,34 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
       ASSERT_EQ(alone, by_two) << "isa " << static_cast<int>(isa) << " " << m << "x" << n << "x" << k;
       ASSERT_EQ(alone, by_three) << "isa " << static_cast<int>(isa) << " " << m << "x" << n << "x" << k;
     }
+  }
+}
+
+// The Linear forward's product with its bias: exactly the floats of copying
+// the bias into C and adding the product with beta 1 (what Linear did before
+// the bias moved into the kernel), and near the reference; on one image
+// (the few-rows path) and on batches cut over a team.
+TEST(Gemm, PlusBiasIsBiasThenProduct) {
+  Rng rng(3);
+  ThreadTeam two(2);
+  for (const auto& [m, n, k] : std::vector<Shape>{{1, 128, 784}, {3, 10, 64}, {128, 128, 784}, {37, 70, 300}}) {
+    std::vector<float> x(m * k), w(n * k), bias(n);
+    for (auto* v : {&x, &w, &bias}) {
+      for (float& value : *v) value = static_cast<float>(rng.uniform(-1, 1));
+    }
+    const GemmShape shape{Transpose::no, Transpose::yes, m, n, k, GemmSplit::columns};
+    std::vector<float> fused(m * n, std::nanf("")), by_two = fused, expected(m * n), reference(m * n);
+    for (std::size_t i = 0; i < m; ++i) std::copy(bias.begin(), bias.end(), expected.begin() + i * n);
+    reference = expected;
+    gemm<float>(shape, 1.0f, x.data(), k, w.data(), k, 1.0f, expected.data(), n);
+    gemm_reference<float>(shape, 1.0f, x.data(), k, w.data(), k, 1.0f, reference.data(), n);
+    gemm_plus_bias<float>(shape, x.data(), k, w.data(), k, bias.data(), fused.data(), n);
+    EXPECT_EQ(fused, expected) << m << "x" << n << "x" << k;
+    if (m > kSmallBatchRows) {  // the packed kernel's own path, cut over two threads
+      gemm_packed(widest_isa(), shape, 1.0f, x.data(), k, w.data(), k, 1.0f, by_two.data(), n, &two, bias.data());
+      EXPECT_EQ(by_two, expected) << m << "x" << n << "x" << k << " on two threads";
+    }
+    for (std::size_t i = 0; i < fused.size(); ++i) ASSERT_NEAR(fused[i], reference[i], 1e-4) << i;
   }
 }
 

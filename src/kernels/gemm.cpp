@@ -7,6 +7,8 @@
 // double (the gradient checker): OpenBLAS, where speed does not matter.
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "gemm.hpp"
 #include "kernel_threads.hpp"
 #include "packed_gemm.hpp"
@@ -28,6 +30,35 @@ void gemm<float>(const GemmShape& s, float alpha, const float* a, std::size_t ld
   }
   static const Isa widest = widest_isa();
   with_kernel_team([&](ThreadTeam* team) { gemm_packed(widest, s, alpha, a, lda, b, ldb, beta, c, ldc, team); });
+}
+
+namespace {
+
+template <typename T>
+void bias_then_gemm(const GemmShape& s, const T* a, std::size_t lda, const T* b, std::size_t ldb, const T* bias, T* c,
+                    std::size_t ldc) {
+  for (std::size_t i = 0; i < s.m; ++i) std::copy_n(bias, s.n, c + i * ldc);
+  gemm<T>(s, T(1), a, lda, b, ldb, T(1), c, ldc);
+}
+
+}  // namespace
+
+template <>
+void gemm_plus_bias<float>(const GemmShape& s, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                           const float* bias, float* c, std::size_t ldc) {
+  if (s.m <= kSmallBatchRows && s.trans_a == Transpose::no && s.trans_b == Transpose::yes) {
+    bias_then_gemm(s, a, lda, b, ldb, bias, c, ldc);
+    return;
+  }
+  static const Isa widest = widest_isa();
+  with_kernel_team(
+      [&](ThreadTeam* team) { gemm_packed(widest, s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias); });
+}
+
+template <>
+void gemm_plus_bias<double>(const GemmShape& s, const double* a, std::size_t lda, const double* b, std::size_t ldb,
+                            const double* bias, double* c, std::size_t ldc) {
+  bias_then_gemm(s, a, lda, b, ldb, bias, c, ldc);
 }
 
 template <>

@@ -13,8 +13,6 @@ namespace bpnet {
 
 enum class Transpose { no, yes };
 
-// C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, all row-major,
-// with leading dimensions lda/ldb/ldc as stored (before op).
 // How a product may be cut between the kernel threads: any (the kernel
 // chooses), or C's rows / columns only. The layers pass the side that runs
 // along the weights' rows, so that each thread computes, updates and zeroes
@@ -28,9 +26,18 @@ struct GemmShape {
   GemmSplit split = GemmSplit::any;
 };
 
+// C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, all row-major,
+// with leading dimensions lda/ldb/ldc as stored (before op).
 template <typename T>
 void gemm(const GemmShape& shape, T alpha, const T* a, std::size_t lda, const T* b,
           std::size_t ldb, T beta, T* c, std::size_t ldc);
+
+// C = op(A) op(B) + bias (N values) in every row: a Linear layer's forward.
+// The same floats as copying the bias into C, then gemm with beta 1; the fast
+// kernel puts each tile's bias in just before that tile's product.
+template <typename T>
+void gemm_plus_bias(const GemmShape& shape, const T* a, std::size_t lda, const T* b, std::size_t ldb,
+                    const T* bias, T* c, std::size_t ldc);
 
 // Straight triple loop; the definition of what gemm must compute.
 template <typename T>

@@ -272,8 +272,8 @@ PackBuffers& thread_buffers() {
 // last, partial panel of rows is packed, zero-padded. A value is the same
 // float either way, so the result does not depend on which path read it.
 void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transposed, std::size_t m0,
-                std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha, float beta, float* c,
-                std::size_t ldc) {
+                std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha, float beta,
+                const float* bias, float* c, std::size_t ldc) {
   PackBuffers& buffers = thread_buffers();
   const std::size_t mr = kernel.mr, nr = kernel.nr;
   float* tile = buffers.tile.get(mr * nr);
@@ -282,7 +282,9 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
     const std::size_t nc_padded = (nc + nr - 1) / nr * nr;
     for (std::size_t pc = 0; pc < k; pc += kKc) {
       const std::size_t kc = std::min(kKc, k - pc);
-      const float beta_here = pc == 0 ? beta : 1.0f;  // later slices add to the first
+      // Later slices add to the first; with a bias, the first adds to it.
+      const bool bias_first = pc == 0 && bias != nullptr;
+      const float beta_here = pc == 0 && bias == nullptr ? beta : 1.0f;
       float* packed_b = buffers.b.get(kc * nc_padded);
       pack_panels(b_transposed, jc, nc, pc, kc, nr, kernel.simd_packing, packed_b);
       for (std::size_t ic = m0; ic < m1; ic += kMc) {
@@ -302,6 +304,10 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
             const float* a_panel = packed ? packed_a + (ir - first_packed) * kc : a.data + (ic + ir) * a.ld + pc;
             const std::size_t rows = std::min(mr, mc - ir);
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
+            if (bias_first) {
+              // The tile's bias goes in just before its product, by the thread that computes it.
+              for (std::size_t i = 0; i < rows; ++i) std::copy_n(bias + jc + jr, cols, c_tile + i * ldc);
+            }
             if (rows == mr && cols == nr) {
               run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here);
               continue;
@@ -329,10 +335,14 @@ void scale_by_beta(std::size_t m, std::size_t n, float beta, float* c, std::size
 }  // namespace
 
 void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
-                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team) {
+                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team, const float* bias) {
   if (s.m == 0 || s.n == 0) return;
   if (s.k == 0) {
-    scale_by_beta(s.m, s.n, beta, c, ldc);
+    if (bias != nullptr) {
+      for (std::size_t i = 0; i < s.m; ++i) std::copy_n(bias, s.n, c + i * ldc);
+    } else {
+      scale_by_beta(s.m, s.n, beta, c, ldc);
+    }
     return;
   }
   const Kernel& kernel = kernel_for(isa);
@@ -343,7 +353,7 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
                                   ? 1
                                   : static_cast<std::size_t>(team->size());
   if (members == 1) {
-    gemm_block(kernel, op_a, op_b_transposed, 0, s.m, 0, s.n, s.k, alpha, beta, c, ldc);
+    gemm_block(kernel, op_a, op_b_transposed, 0, s.m, 0, s.n, s.k, alpha, beta, bias, c, ldc);
     return;
   }
   // Cut C in whole tiles: along the side the caller asks for, or else the
@@ -359,9 +369,9 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
     const std::size_t last = std::min(tiles * (t + 1) / members * step, split_rows ? s.m : s.n);
     if (first == last) return;
     if (split_rows) {
-      gemm_block(kernel, op_a, op_b_transposed, first, last, 0, s.n, s.k, alpha, beta, c, ldc);
+      gemm_block(kernel, op_a, op_b_transposed, first, last, 0, s.n, s.k, alpha, beta, bias, c, ldc);
     } else {
-      gemm_block(kernel, op_a, op_b_transposed, 0, s.m, first, last, s.k, alpha, beta, c, ldc);
+      gemm_block(kernel, op_a, op_b_transposed, 0, s.m, first, last, s.k, alpha, beta, bias, c, ldc);
     }
   });
 }

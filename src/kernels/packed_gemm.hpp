@@ -16,7 +16,10 @@ class ThreadTeam;
 // into one block of whole tiles per member; each element is computed by the
 // same operations in the same order whatever the split, so the result is
 // bit-identical for any team size (and nullptr: the calling thread alone).
+// With a bias (N values), C = alpha * op(A) op(B) + bias in every row
+// (beta is not used), as bias-then-beta-1 would compute it.
 void gemm_packed(Isa isa, const GemmShape& shape, float alpha, const float* a, std::size_t lda, const float* b,
-                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team);
+                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team,
+                 const float* bias = nullptr);
 
 }  // namespace bpnet

@@ -46,11 +46,9 @@ void Linear<T>::initialize(Init init, Rng& rng) {
 
 template <typename T>
 void Linear<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  // y = b (broadcast), then y += x W^T.
-  for (std::size_t r = 0; r < y.rows; ++r) std::copy(bias_, bias_ + out_, y.row(r));
-  // Cut by y's columns: each kernel thread uses its own rows of W.
-  gemm<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, GemmSplit::columns}, T(1), x.data, in_, weight_, in_,
-          T(1), y.data, out_);
+  // y = x W^T + b, cut by y's columns: each kernel thread uses its own rows of W.
+  gemm_plus_bias<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, GemmSplit::columns}, x.data, in_, weight_, in_,
+                    bias_, y.data, out_);
 }
 
 template <typename T>
