@@ -40,5 +40,5 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # run-time libraries, as dpkg-shlibdeps finds them
 # What a program built against the static libraries links besides them.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas-dev, zlib1g-dev, libfmt-dev, libonnx-dev, libprotobuf-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "zlib1g-dev, libfmt-dev, libonnx-dev, libprotobuf-dev")
 include(CPack)

@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config         # build
-  libopenblas-dev libopenblas0-pthread     # GEMM kernels
+  libopenblas-dev libopenblas0-pthread     # kernels_bench's yardstick (bpnet has its own GEMM)
   zlib1g-dev                               # gzip-compressed IDX files, CRC-32
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev            # tests and benchmarks

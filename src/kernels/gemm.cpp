@@ -3,10 +3,9 @@
 // float (training and inference): a few rows -> the few-rows kernel (one
 // image at a time); otherwise bpnet's packed GEMM with the widest instruction
 // set of this CPU, split over the kernel threads (kernel_threads.hpp). Both
-// measured faster than OpenBLAS at the preset shapes (docs/performance.md).
-// double (the gradient checker): OpenBLAS, where speed does not matter.
-#include <cblas.h>
-
+// measured faster than OpenBLAS at the preset shapes (docs/performance.md),
+// which bpnet no longer links. double (the gradient checker): the reference
+// loops, where speed does not matter.
 #include <algorithm>
 
 #include "gemm.hpp"
@@ -15,11 +14,6 @@
 #include "small_batch.hpp"
 
 namespace bpnet {
-namespace {
-
-CBLAS_TRANSPOSE to_cblas(Transpose t) { return t == Transpose::yes ? CblasTrans : CblasNoTrans; }
-
-}  // namespace
 
 template <>
 void gemm<float>(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
@@ -61,12 +55,11 @@ void gemm_plus_bias<double>(const GemmShape& s, const double* a, std::size_t lda
   bias_then_gemm(s, a, lda, b, ldb, bias, c, ldc);
 }
 
+// The gradient checker's small networks: the reference loops are enough.
 template <>
 void gemm<double>(const GemmShape& s, double alpha, const double* a, std::size_t lda,
                   const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
-  cblas_dgemm(CblasRowMajor, to_cblas(s.trans_a), to_cblas(s.trans_b), static_cast<int>(s.m),
-              static_cast<int>(s.n), static_cast<int>(s.k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  gemm_reference<double>(s, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace bpnet
