@@ -45,10 +45,13 @@ void Linear<T>::initialize(Init init, Rng& rng) {
 }
 
 template <typename T>
-void Linear<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  // y = x W^T + b, cut by y's columns: each kernel thread uses its own rows of W.
-  gemm_plus_bias<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, GemmSplit::columns}, x.data, in_, weight_, in_,
-                    bias_, y.data, out_);
+void Linear<T>::forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const {
+  // y = x W^T + b. Training cuts it by y's columns, so that each kernel thread
+  // uses the rows of W it updates; inference lets the kernel cut it (large
+  // batches by rows, so each thread reads half of x, not all of it).
+  const GemmSplit split = ctx.mode == Mode::train ? GemmSplit::columns : GemmSplit::any;
+  gemm_plus_bias<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, split}, x.data, in_, weight_, in_, bias_,
+                    y.data, out_);
 }
 
 template <typename T>
