@@ -4,17 +4,27 @@
 #include <cmath>
 
 #include "bpnet/layers.hpp"
+#include "../kernels/kernel_threads.hpp"
 #include "../log_sum_exp.hpp"
 
 namespace bpnet {
 namespace {
 
+// fn(i) for every i in [0, n), cut over the kernel threads when the block is
+// large (batched inference); a training batch's activations are small enough
+// that handing them out would cost more than it saves.
+template <typename Fn>
+void for_each_element(std::size_t n, Fn fn) {
+  for_each_piece(n, 16, 32 * 1024, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) fn(i);
+  });
+}
+
 // Applies op(x_i, y_i, dy_i) -> out_i elementwise over a whole (B, width) block.
 template <typename T, typename Op>
 void elementwise(ConstMatrixView<T> a, ConstMatrixView<T> b, ConstMatrixView<T> c, MatrixView<T> out,
                  Op op) {
-  const std::size_t n = out.size();
-  for (std::size_t i = 0; i < n; ++i) out.data[i] = op(a.data[i], b.data[i], c.data[i]);
+  for_each_element(out.size(), [&](std::size_t i) { out.data[i] = op(a.data[i], b.data[i], c.data[i]); });
 }
 
 template <typename T>
@@ -26,7 +36,7 @@ T row_max(const T* row, std::size_t n) {
 
 template <typename T>
 void Sigmoid<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = T(1) / (T(1) + std::exp(-x.data[i]));
+  for_each_element(x.size(), [&](std::size_t i) { y.data[i] = T(1) / (T(1) + std::exp(-x.data[i])); });
 }
 template <typename T>
 void Sigmoid<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
@@ -36,7 +46,7 @@ void Sigmoid<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<
 
 template <typename T>
 void Tanh<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = std::tanh(x.data[i]);
+  for_each_element(x.size(), [&](std::size_t i) { y.data[i] = std::tanh(x.data[i]); });
 }
 template <typename T>
 void Tanh<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
@@ -46,7 +56,7 @@ void Tanh<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> 
 
 template <typename T>
 void ReLU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = std::max(x.data[i], T(0));
+  for_each_element(x.size(), [&](std::size_t i) { y.data[i] = std::max(x.data[i], T(0)); });
 }
 template <typename T>
 void ReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
@@ -60,7 +70,7 @@ LayerSpec LeakyReLU<T>::spec() const {
 }
 template <typename T>
 void LeakyReLU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  for (std::size_t i = 0; i < x.size(); ++i) y.data[i] = x.data[i] > T(0) ? x.data[i] : slope_ * x.data[i];
+  for_each_element(x.size(), [&](std::size_t i) { y.data[i] = x.data[i] > T(0) ? x.data[i] : slope_ * x.data[i]; });
 }
 template <typename T>
 void LeakyReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y,
@@ -71,10 +81,10 @@ void LeakyReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixVie
 
 template <typename T>
 void GELU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, MatrixView<T> y) const {
-  for (std::size_t i = 0; i < x.size(); ++i) {
+  for_each_element(x.size(), [&](std::size_t i) {
     const T v = x.data[i];
     y.data[i] = T(0.5) * v * (T(1) + std::erf(v * T(M_SQRT1_2)));
-  }
+  });
 }
 template <typename T>
 void GELU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y,
