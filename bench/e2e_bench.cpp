@@ -35,6 +35,7 @@
 #include "bpnet/predictor.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
+#include "kernels/kernel_threads.hpp"
 
 namespace {
 
@@ -149,6 +150,8 @@ bpnet::TrainConfig mlp(std::vector<std::size_t> sizes) {
 // Batched inference of the test set (median of 5 passes) and the latency of
 // one image (median of 5 runs of 2,000 calls, after warm-up).
 Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset& test) {
+  // All cores, whatever the last trainer set (a sharded one sets one kernel thread).
+  bpnet::set_kernel_threads(0);
   Inference r;
   r.forward_flops = forward_flops_per_image(net);
   std::vector<double> passes;
