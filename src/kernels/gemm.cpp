@@ -14,16 +14,29 @@
 #include "small_batch.hpp"
 
 namespace bpnet {
+namespace {
+
+// One image (or up to four) through a Linear forward: the few-rows kernel.
+bool few_rows_forward(const GemmShape& s) {
+  return s.m <= kSmallBatchRows && s.trans_a == Transpose::no && s.trans_b == Transpose::yes;
+}
+
+// Chosen at the first product (__builtin_cpu_supports is not for static initialisers).
+Isa widest() {
+  static const Isa isa = widest_isa();
+  return isa;
+}
+
+}  // namespace
 
 template <>
 void gemm<float>(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  if (s.m <= kSmallBatchRows && s.trans_a == Transpose::no && s.trans_b == Transpose::yes) {
-    gemm_small_rows_nt(s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);  // one image at a time
+  if (few_rows_forward(s)) {
+    gemm_small_rows_nt(s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  static const Isa widest = widest_isa();
-  with_kernel_team([&](ThreadTeam* team) { gemm_packed(widest, s, alpha, a, lda, b, ldb, beta, c, ldc, team); });
+  with_kernel_team([&](ThreadTeam* team) { gemm_packed(widest(), s, alpha, a, lda, b, ldb, beta, c, ldc, team); });
 }
 
 namespace {
@@ -40,13 +53,12 @@ void bias_then_gemm(const GemmShape& s, const T* a, std::size_t lda, const T* b,
 template <>
 void gemm_plus_bias<float>(const GemmShape& s, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                            const float* bias, float* c, std::size_t ldc) {
-  if (s.m <= kSmallBatchRows && s.trans_a == Transpose::no && s.trans_b == Transpose::yes) {
+  if (few_rows_forward(s)) {
     bias_then_gemm(s, a, lda, b, ldb, bias, c, ldc);
     return;
   }
-  static const Isa widest = widest_isa();
   with_kernel_team(
-      [&](ThreadTeam* team) { gemm_packed(widest, s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias); });
+      [&](ThreadTeam* team) { gemm_packed(widest(), s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias); });
 }
 
 template <>

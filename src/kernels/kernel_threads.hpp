@@ -1,6 +1,7 @@
 // Internal: the kernel threads - one team for the process, as OpenBLAS has -
-// that the GEMM and the elementwise passes of a training step (optimizer
-// updates, the batch's pixel conversion) split their work over.
+// that the GEMM and the passes over large arrays split their work over: the
+// optimizer updates, zeroing and checking the parameters, the batch's pixel
+// conversion, the activations of a large batch.
 #pragma once
 
 #include <cstddef>

@@ -3,19 +3,20 @@
 //
 // Loops, outside in: NC columns of C -> a KC-deep slice of K, whose part of
 // op(B) is packed -> MC rows of C, whose part of op(A) is packed -> NR-wide
-// micro-panels of packed B -> MR-high micro-panels of packed A -> the
+// micro-panels of packed B -> MR-high micro-panels of A -> the
 // micro-kernel, which runs over the whole slice with the tile in registers.
-// Packing lays out op(A) as panels (kc, MR) and op(B) as panels (kc, NR), the
-// MR (or NR) values of one k side by side, whatever the transposes, zero-
-// padded past the edges so every micro-kernel call computes a full tile; the
-// edge tiles of C go through a scratch tile. One B micro-panel (KC x NR) stays
-// in L1 while the MR panels of the packed A block (MC x KC, in L2) stream by.
+// Packing lays out op(B) as panels (kc, NR) and a transposed op(A) as panels
+// (kc, MR), the NR (or MR) values of one k side by side, zero-padded past the
+// edges so every micro-kernel call computes a full tile; a non-transposed
+// op(A) is read in place, row by row. The edge tiles of C go through a
+// scratch tile. One B micro-panel (KC x NR) stays in L1 while the MR-row
+// panels of the A block (MC x KC, in L2) stream by.
 //
 // Why not OpenBLAS (which bpnet used until this kernel measured faster, see
 // docs/performance.md): at the preset shapes (batch 64-128) OpenBLAS's
-// threading costs more than it gains, and its single-threaded kernel is what
-// this one is; owning it lets the work split across cores in whole tiles,
-// with no result depending on the number of threads.
+// threading cost about what it gained, and its single-threaded kernel was
+// slower than this one; owning the kernel lets the work be cut across cores
+// in whole tiles, with no result depending on the number of threads.
 #include "packed_gemm.hpp"
 
 #include <immintrin.h>
@@ -179,7 +180,16 @@ __attribute__((target("avx2"))) void transpose8x8(const __m256 (&rows)[8], __m25
 }
 
 // One panel (kc, width) from `live` rows laid along q (row i at src + i * ld),
-// eight rows by eight q at a time through registers; zero past `live`.
+// zero past `live`: the plain loops, and (below) eight rows by eight q at a
+// time through registers.
+void pack_rows_plain(const float* src, std::size_t ld, std::size_t live, std::size_t kc, std::size_t width,
+                     float* dst) {
+  for (std::size_t q = 0; q < kc; ++q) {
+    for (std::size_t i = 0; i < width; ++i) dst[q * width + i] = i < live ? src[i * ld + q] : 0.0f;
+  }
+}
+
+
 __attribute__((target("avx2"))) void pack_rows_avx2(const float* src, std::size_t ld, std::size_t live,
                                                      std::size_t kc, std::size_t width, float* dst) {
   std::size_t q = 0;
@@ -201,16 +211,7 @@ __attribute__((target("avx2"))) void pack_rows_avx2(const float* src, std::size_
       }
     }
   }
-  for (; q < kc; ++q) {
-    for (std::size_t i = 0; i < width; ++i) dst[q * width + i] = i < live ? src[i * ld + q] : 0.0f;
-  }
-}
-
-void pack_rows_plain(const float* src, std::size_t ld, std::size_t live, std::size_t kc, std::size_t width,
-                     float* dst) {
-  for (std::size_t q = 0; q < kc; ++q) {
-    for (std::size_t i = 0; i < width; ++i) dst[q * width + i] = i < live ? src[i * ld + q] : 0.0f;
-  }
+  pack_rows_plain(src + q, ld, live, kc - q, width, dst + q * width);  // the last kc % 8
 }
 
 // dst: panels (kc, width) of the operand's rows [r0, r0 + rows) and columns
