@@ -39,7 +39,7 @@ KernelTeam& kernel_team() {
 }  // namespace
 
 void set_kernel_threads(int threads) {
-  const int wanted = threads > 0 ? threads : all_cores();
+  const int wanted = threads > 0 ? std::min(threads, all_cores()) : all_cores();
   KernelTeam& shared = kernel_team();
   const std::lock_guard lock(shared.busy);
   if (wanted != shared.threads) resize(shared, wanted);

@@ -11,7 +11,10 @@ namespace bpnet {
 
 class ThreadTeam;
 
-// Threads the kernels may use; 0 means all cores (the default).
+// Threads the kernels may use; 0 means all cores (the default), and more
+// than the cores means all cores: the team's members wait for each other by
+// spinning, which only slows down on a shared core (results do not depend on
+// the count either way).
 void set_kernel_threads(int threads);
 int kernel_threads();
 
