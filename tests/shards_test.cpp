@@ -80,7 +80,8 @@ TEST(Shards, ASeedAndAShardCountGiveTheSameModelForAnyThreadCount) {
 
 // One shard, its products split over the kernel threads (layers wide enough
 // for the split to happen) and the optimizer's update cut between them: the
-// model is the same bit for bit on 1, 2 and 3 threads.
+// model is the same bit for bit on 1, 2 and 3 threads (3 asks for more than
+// a 2-core machine has: the kernel team stays at the cores).
 TEST(Shards, OneShardGivesTheSameModelForAnyKernelThreadCount) {
   const Dataset train = testing::synthetic_dataset(256, 4);
   for (const OptimizerKind optimizer : {OptimizerKind::sgd, OptimizerKind::adam}) {
