@@ -75,7 +75,7 @@ class ShardedGradient {
   Communicator& comm_;
   ThreadTeam team_;
   std::vector<std::unique_ptr<Shard>> local_;  // this process's shards
-  std::vector<float> gradients_;               // (S, P): every shard's, after gathering
+  AlignedVector<float> gradients_;              // (S, P): every shard's, after gathering
   std::vector<double> totals_;                 // (S, 2): loss sum and correct count per shard
 };
 

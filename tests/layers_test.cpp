@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "bpnet/error.hpp"
@@ -189,6 +190,23 @@ TEST(Model, EveryEntryRefusesTheWrongInputWidth) {
     FAIL() << "a 784-wide batch went into a 20-input model";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("takes 20 inputs per image but was given 784"), std::string::npos) << e.what();
+  }
+}
+
+// The kernels' vector loads assume rows that start on a cache line: weights
+// (784 floats a row = 49 lines), gradients, optimizer state and activations.
+// Large blocks from plain malloc start 16 bytes past one.
+TEST(Model, ParametersGradientsAndMatricesStartOnACacheLine) {
+  const auto on_a_line = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kCacheLine == 0; };
+  for (int i = 0; i < 3; ++i) {  // several allocations, large and small
+    Model<float> model(testing::mlp_spec({784, 128, 64, 10}));
+    EXPECT_TRUE(on_a_line(model.parameters().data()));
+    EXPECT_TRUE(on_a_line(model.gradients().data()));
+    Matrix<float> batch(128 + static_cast<std::size_t>(i), 784), small(1, 3);
+    EXPECT_TRUE(on_a_line(batch.data()));
+    EXPECT_TRUE(on_a_line(small.data()));
+    AlignedVector<float> state(100'000 + static_cast<std::size_t>(i));
+    EXPECT_TRUE(on_a_line(state.data()));
   }
 }
 

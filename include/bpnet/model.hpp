@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "bpnet/aligned_vector.hpp"
 #include "bpnet/layers.hpp"
 #include "bpnet/spec.hpp"
 #include "bpnet/tensor.hpp"
@@ -101,9 +102,9 @@ class Model {
                          const TrainingStep& step) const;
 
   ModelSpec spec_;
-  std::vector<T> params_;
-  std::vector<T> grads_;
-  std::vector<T> buffers_;
+  AlignedVector<T> params_;
+  AlignedVector<T> grads_;
+  AlignedVector<T> buffers_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::vector<std::size_t> param_offsets_;  // where layer i's parameters start
 };

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bpnet/aligned_vector.hpp"
+
 namespace bpnet {
 
 // gd: full-batch gradient descent: the SGD rule below, fed the exact gradient
@@ -63,7 +65,7 @@ class Sgd final : public Optimizer {
 
  private:
   OptimizerOptions options_;
-  std::vector<float> velocity_;
+  AlignedVector<float> velocity_;
   std::uint64_t steps_ = 0;
 };
 
@@ -82,7 +84,7 @@ class Adam final : public Optimizer {
 
  private:
   OptimizerOptions options_;
-  std::vector<float> moments_;  // first moments, then second moments
+  AlignedVector<float> moments_;  // first moments, then second moments
   std::uint64_t steps_ = 0;
 };
 

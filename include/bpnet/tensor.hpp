@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "bpnet/aligned_vector.hpp"
+
 namespace bpnet {
 
 // A non-owning view of a (rows, cols) row-major block; T may be const.
@@ -55,7 +57,7 @@ class Matrix {
   operator ConstMatrixView<T>() const { return view(); }
 
  private:
-  std::vector<T> storage_;
+  AlignedVector<T> storage_;  // rows start on a cache line when cols is a multiple of 16
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
 };
