@@ -7,12 +7,15 @@
 // Three versions: AVX-512, AVX2 + FMA, and the plain loops (the reference, and
 // what any x86-64 runs). The SIMD ones take four rows of B at once, so each
 // load of A feeds four FMAs, with two accumulators per row to hide the FMA
-// latency: eight chains in flight. AVX2 is the one used wherever the CPU has
-// it, AVX-512 machines included: one image streams the weights from L2, and
-// on the project's AVX-512 Xeon the AVX2 version was never the slower one -
-// torch-seed's first layer 3.28 us against 4.66 us in
-// `kernels_bench --benchmark_filter=OneImage`, the whole trained network
-// through a Predictor 5.48 against 6.12 us in a loop of 200,000 calls.
+// latency: eight chains in flight. The widest one the CPU runs is used. It
+// streams the weights from L2, so rows must start on a cache line (the
+// model's storage does, aligned_vector.hpp). Measured with
+// `kernels_bench --benchmark_filter=OneImage` on the project's AVX-512 Xeon,
+// AVX2 / AVX-512: torch-seed's layers 3.27 / 2.55 us (784 -> 128), 0.31 /
+// 0.26 (128 -> 64), 0.046 / 0.041 (64 -> 10); 784-1000-500-10's middle layer
+// (2 MB of weights, past L2) 25.1 / 26.2 - the one shape where AVX-512 does
+// not win. Before the storage was aligned, AVX2 won everywhere (3.28 against
+// 4.66 us on the first layer): every 64-byte load split across two lines.
 #include <immintrin.h>
 
 #include <initializer_list>
@@ -28,15 +31,23 @@ float plain_dot(const float* a, const float* b, std::size_t k) {
   return sum;
 }
 
-// The sum of a vector's lanes, through memory: GCC 12's shuffle and extract
-// intrinsics (and _mm512_reduce_add_ps, built on them) trip -Wuninitialized
-// inside its own header, and this runs once per dot product.
+__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+// The sum of a vector's lanes: its halves added, then as hsum256. (GCC 12's
+// 512-bit extract and shuffle intrinsics, and _mm512_reduce_add_ps built on
+// them, trip -Wuninitialized inside its own header; the compiler's own
+// vector shuffle does not.)
 __attribute__((target("avx512f"))) float hsum512(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float sum = 0;
-  for (const float lane : lanes) sum += lane;
-  return sum;
+  const __m256 low = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 high = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m256 v8 = _mm256_add_ps(low, high);
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+  const __m128 t = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
 // out[r] = dot(a, b + r * ldb) for r < 4.
@@ -63,12 +74,6 @@ __attribute__((target("avx512f"))) void dot4_avx512(const float* a, const float*
     acc[r][0] = _mm512_fmadd_ps(xt, _mm512_maskz_loadu_ps(tail, b + r * ldb + p), acc[r][0]);
     out[r] = hsum512(_mm512_add_ps(acc[r][0], acc[r][1]));
   }
-}
-
-__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
 __attribute__((target("avx2,fma"))) void dot4_avx2(const float* a, const float* b, std::size_t ldb, std::size_t k,
@@ -113,11 +118,18 @@ void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, fl
   for (std::size_t i = 0; i < m; ++i) {
     const float* row = a + i * lda;
     std::size_t j = 0;
-    if (dot4 != nullptr) {
+    if (dot4 != nullptr && n >= 4) {
       float products[4];
       for (; j + 4 <= n; j += 4) {
         dot4(row, b + j * ldb, ldb, k, products);
         for (std::size_t r = 0; r < 4; ++r) store(products[r], alpha, beta, c + i * ldc + j + r);
+      }
+      // The last n % 4 rows: the last four rows again, those already stored
+      // skipped (a row's dot product is the same floats in any group).
+      if (j < n) {
+        dot4(row, b + (n - 4) * ldb, ldb, k, products);
+        for (std::size_t r = j - (n - 4); r < 4; ++r) store(products[r], alpha, beta, c + i * ldc + n - 4 + r);
+        j = n;
       }
     }
     for (; j < n; ++j) store(plain_dot(row, b + j * ldb, k), alpha, beta, c + i * ldc + j);
@@ -126,7 +138,7 @@ void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, fl
 
 void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  static const Isa fastest = cpu_runs(Isa::avx2) ? Isa::avx2 : Isa::plain;  // measured: see the top
+  static const Isa fastest = widest_isa();  // measured: see the top
   gemm_small_rows_nt(fastest, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
