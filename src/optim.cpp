@@ -4,7 +4,10 @@
 
 #include <immintrin.h>
 
+#include <atomic>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "bpnet/error.hpp"
 #include "kernels/kernel_threads.hpp"
@@ -74,46 +77,66 @@ class FlushDenormals {
   unsigned saved_;
 };
 
-BPNET_VECTOR_LOOP void sgd_update(std::size_t n, float* p, const float* grad, float* velocity, float lr,
+// 1 when x is NaN or infinite (its exponent bits all ones): a test of the
+// bits, unlike std::isfinite, lets the loops around it vectorise.
+inline std::uint32_t not_finite(float x) {
+  return static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(x) & 0x7f800000u) == 0x7f800000u);
+}
+
+// Each update returns whether every parameter it wrote is finite.
+BPNET_VECTOR_LOOP bool sgd_update(std::size_t n, float* p, const float* grad, float* velocity, float lr,
                                   float mu, float decay, bool nesterov) {
+  std::uint32_t bad = 0;
   if (velocity == nullptr) {
-    for (std::size_t i = 0; i < n; ++i) p[i] -= lr * (grad[i] + decay * p[i]);
-    return;
+    for (std::size_t i = 0; i < n; ++i) {
+      p[i] -= lr * (grad[i] + decay * p[i]);
+      bad |= not_finite(p[i]);
+    }
+    return bad == 0;
   }
   for (std::size_t i = 0; i < n; ++i) {
     const float g = grad[i] + decay * p[i];
     // PyTorch starts the buffer at g itself; mu * 0 + g is the same thing.
     velocity[i] = mu * velocity[i] + g;
     p[i] -= lr * (nesterov ? g + mu * velocity[i] : velocity[i]);
+    bad |= not_finite(p[i]);
   }
+  return bad == 0;
 }
 
-BPNET_VECTOR_LOOP void adam_update(std::size_t n, float* p, const float* grad, float* m, float* v, float b1,
+BPNET_VECTOR_LOOP bool adam_update(std::size_t n, float* p, const float* grad, float* m, float* v, float b1,
                                    float b2, float decay, float step_size, float root_correction, float eps) {
+  std::uint32_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const float g = grad[i] + decay * p[i];
     m[i] = b1 * m[i] + (1.0f - b1) * g;
     v[i] = b2 * v[i] + (1.0f - b2) * g * g;
     p[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_correction + eps);
+    bad |= not_finite(p[i]);
   }
+  return bad == 0;
 }
 
 }  // namespace
 
-void Sgd::step(std::span<float> params, std::span<const float> grads, double lr) {
+bool Sgd::step(std::span<float> params, std::span<const float> grads, double lr) {
   const bool momentum = options_.momentum > 0;
   if (momentum && velocity_.size() != params.size()) velocity_.assign(params.size(), 0.0f);
   float* velocity = momentum ? velocity_.data() : nullptr;
+  std::atomic<bool> finite{true};
   for_each_parameter_piece(params.size(), [&](std::size_t begin, std::size_t end) {
     const FlushDenormals flush;
-    sgd_update(end - begin, params.data() + begin, grads.data() + begin, velocity ? velocity + begin : nullptr,
-               static_cast<float>(lr), static_cast<float>(options_.momentum),
-               static_cast<float>(options_.weight_decay), options_.nesterov);
+    if (!sgd_update(end - begin, params.data() + begin, grads.data() + begin, velocity ? velocity + begin : nullptr,
+                    static_cast<float>(lr), static_cast<float>(options_.momentum),
+                    static_cast<float>(options_.weight_decay), options_.nesterov)) {
+      finite = false;
+    }
   });
   ++steps_;
+  return finite;
 }
 
-void Adam::step(std::span<float> params, std::span<const float> grads, double lr) {
+bool Adam::step(std::span<float> params, std::span<const float> grads, double lr) {
   const std::size_t n = params.size();
   if (moments_.size() != 2 * n) moments_.assign(2 * n, 0.0f);
   ++steps_;
@@ -121,13 +144,17 @@ void Adam::step(std::span<float> params, std::span<const float> grads, double lr
   const double t = static_cast<double>(steps_);
   const auto step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
   const auto root_correction = static_cast<float>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
+  std::atomic<bool> finite{true};
   for_each_parameter_piece(n, [&](std::size_t begin, std::size_t end) {
     const FlushDenormals flush;
-    adam_update(end - begin, params.data() + begin, grads.data() + begin, moments_.data() + begin,
-                moments_.data() + n + begin, static_cast<float>(options_.beta1), static_cast<float>(options_.beta2),
-                static_cast<float>(options_.weight_decay), step_size, root_correction,
-                static_cast<float>(options_.eps));
+    if (!adam_update(end - begin, params.data() + begin, grads.data() + begin, moments_.data() + begin,
+                     moments_.data() + n + begin, static_cast<float>(options_.beta1),
+                     static_cast<float>(options_.beta2), static_cast<float>(options_.weight_decay), step_size,
+                     root_correction, static_cast<float>(options_.eps))) {
+      finite = false;
+    }
   });
+  return finite;
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& options) {

@@ -22,24 +22,6 @@ namespace {
 constexpr std::size_t kMaxEpochs = 1'000'000;
 constexpr std::size_t kMaxShards = 256;
 
-// A float is NaN or infinite exactly when its exponent bits are all ones;
-// testing the bits (rather than std::isfinite) lets the loop vectorise.
-BPNET_VECTOR_LOOP bool all_finite_bits(const std::uint32_t* bits, std::size_t n) {
-  std::uint32_t worst = 0;
-  for (std::size_t i = 0; i < n; ++i) worst |= static_cast<std::uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
-  return worst == 0;
-}
-
-bool all_finite(std::span<const float> values) {
-  static_assert(sizeof(float) == sizeof(std::uint32_t));
-  // Cut as the optimizer's update is, each piece checked where it was written.
-  std::atomic<bool> finite{true};
-  for_each_parameter_piece(values.size(), [&](std::size_t begin, std::size_t end) {
-    if (!all_finite_bits(reinterpret_cast<const std::uint32_t*>(values.data() + begin), end - begin)) finite = false;
-  });
-  return finite;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -158,8 +140,7 @@ double Trainer::accumulate_gradient(ConstMatrixView<float> x, std::span<const st
   return totals.loss_sum;
 }
 
-void Trainer::check_finite(double batch_loss) const {
-  const bool parameters_finite = all_finite(model_->parameters());
+void Trainer::check_finite(double batch_loss, bool parameters_finite) const {
   if (std::isfinite(batch_loss) && parameters_finite) return;
   throw DivergenceError(fmt::format(
       "training diverged: the {} became {} at epoch {}, batch {}/{}; try a lower --lr (now {}), "
@@ -168,12 +149,12 @@ void Trainer::check_finite(double batch_loss) const {
       history_.size() + 1, steps_done_ + 1, steps_per_epoch(), config_.optimizer.lr));
 }
 
-void Trainer::step_optimizer() {
+bool Trainer::step_optimizer() {
   // gd steps once per epoch, after its last chunk: it takes that step's rate.
   const bool full_batch = config_.optimizer.kind == OptimizerKind::gd;
   const std::size_t step = full_batch ? steps_per_epoch() - 1 : steps_done_;
   const double lr = lr_override_ ? lr_override_(optimizer_->steps_taken()) : schedule_->lr(history_.size(), step);
-  optimizer_->step(model_->parameters(), model_->gradients(), lr);
+  return optimizer_->step(model_->parameters(), model_->gradients(), lr);
 }
 
 void Trainer::begin_epoch() {
@@ -208,10 +189,9 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
     const float scale = 1.0f / static_cast<float>(full_batch ? train_.count : batch.x.rows);
     const double batch_loss = accumulate_gradient(batch.x, batch.labels, scale);
     if (!full_batch) {
-      step_optimizer();
-      check_finite(batch_loss);
+      check_finite(batch_loss, step_optimizer());
     } else if (!std::isfinite(batch_loss)) {
-      check_finite(batch_loss);
+      check_finite(batch_loss, true);  // the parameters have not moved yet
     }
     loss_sum_ += batch_loss;
     ++steps_done_;
@@ -225,8 +205,7 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
     }
   }
   if (full_batch) {
-    step_optimizer();
-    check_finite(loss_sum_);
+    check_finite(loss_sum_, step_optimizer());
   }
   rng_ = epoch_rng;
   in_epoch_ = false;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "bpnet/error.hpp"
@@ -102,6 +103,31 @@ TEST(Optimizer, RejectsAbsurdOptions) {
   EXPECT_THROW(make_optimizer({.nesterov = true}), ConfigError);
   EXPECT_THROW(make_optimizer({.kind = OptimizerKind::adam, .eps = 0}), ConfigError);
   EXPECT_THROW(make_optimizer({.kind = OptimizerKind::adam, .beta2 = 1.0}), ConfigError);
+}
+
+// step() reports a parameter that is no longer finite (the trainer's
+// divergence check relies on it): one overflowing gradient anywhere, in a
+// small model and in one large enough to be cut over the kernel threads, and
+// a parameter that was NaN before the step. Finite steps report true.
+TEST(Optimizer, StepReportsWhetherEveryParameterIsStillFinite) {
+  const std::vector<OptimizerOptions> kinds = {{.kind = OptimizerKind::sgd, .lr = 0.1},
+                                               {.kind = OptimizerKind::sgd, .lr = 0.1, .momentum = 0.9},
+                                               {.kind = OptimizerKind::adam, .lr = 0.1}};
+  for (const OptimizerOptions& options : kinds) {
+    for (const std::size_t n : {std::size_t{5}, std::size_t{100'000}}) {
+      for (const std::size_t bad : {std::size_t{0}, n - 1, n / 2}) {
+        auto optimizer = make_optimizer(options);
+        std::vector<float> params(n, 0.5f), grads(n, 0.25f);
+        EXPECT_TRUE(optimizer->step(params, grads, options.lr)) << "n " << n;
+        grads[bad] = std::numeric_limits<float>::infinity();
+        EXPECT_FALSE(optimizer->step(params, grads, options.lr)) << "n " << n << " infinite gradient at " << bad;
+        auto fresh = make_optimizer(options);
+        std::vector<float> nan_params(n, 0.5f), finite_grads(n, 0.25f);
+        nan_params[bad] = std::nanf("");
+        EXPECT_FALSE(fresh->step(nan_params, finite_grads, options.lr)) << "n " << n << " NaN parameter at " << bad;
+      }
+    }
+  }
 }
 
 }  // namespace

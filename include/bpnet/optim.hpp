@@ -41,8 +41,10 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // params -= update(grads) with this step's learning rate (from a
-  // schedule); both spans the same length on every call.
-  virtual void step(std::span<float> params, std::span<const float> grads, double lr) = 0;
+  // schedule); both spans the same length on every call. Returns whether
+  // every parameter is finite afterwards (checked as each is written, so the
+  // trainer's divergence check costs no pass of its own).
+  virtual bool step(std::span<float> params, std::span<const float> grads, double lr) = 0;
   // The optimizer's own state (momentum buffers, Adam moments), for checkpoints.
   virtual std::span<float> state() = 0;
   virtual std::uint64_t steps_taken() const = 0;
@@ -55,7 +57,7 @@ class Optimizer {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerOptions& options) : options_(options) {}
-  void step(std::span<float> params, std::span<const float> grads, double lr) override;
+  bool step(std::span<float> params, std::span<const float> grads, double lr) override;
   std::span<float> state() override { return velocity_; }
   std::uint64_t steps_taken() const override { return steps_; }
   void restore(std::span<const float> state, std::uint64_t steps) override {
@@ -74,7 +76,7 @@ class Sgd final : public Optimizer {
 class Adam final : public Optimizer {
  public:
   explicit Adam(const OptimizerOptions& options) : options_(options) {}
-  void step(std::span<float> params, std::span<const float> grads, double lr) override;
+  bool step(std::span<float> params, std::span<const float> grads, double lr) override;
   std::span<float> state() override { return moments_; }
   std::uint64_t steps_taken() const override { return steps_; }
   void restore(std::span<const float> state, std::uint64_t steps) override {

@@ -140,11 +140,13 @@ class Trainer {
 
  private:
   void begin_epoch();
-  void check_finite(double batch_loss) const;
+  // Throws DivergenceError when the loss or a parameter is not finite.
+  void check_finite(double batch_loss, bool parameters_finite) const;
   double accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale);
   void check_batch_norm_shards() const;
   void end_epoch(EpochRecord& record);
-  void step_optimizer();
+  // Returns whether every parameter is finite after the step.
+  bool step_optimizer();
 
   TrainConfig config_;
   const Dataset& train_;
