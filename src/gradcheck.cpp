@@ -66,7 +66,7 @@ GradientCheck check_layer_gradients(Layer<double>& layer, ConstMatrixView<double
   objective();
   Matrix<double> dx(x.rows(), x.cols());
   layer.backward_input(ctx, x, y, weights, dx);
-  layer.accumulate_parameter_gradient(ctx, x, weights, param_grads);
+  layer.parameter_gradient(ctx, x, weights, param_grads, GradientWrite::overwrite);
 
   GradientCheck result;
   const std::span<const double> dx_span(dx.data(), dx.rows() * dx.cols());

@@ -113,13 +113,14 @@ void Model<T>::update_buffers(const Workspace<T>& ws) {
 }
 
 template <typename T>
-void Model<T>::backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out, std::span<T> grads) const {
+void Model<T>::backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out, std::span<T> grads,
+                        GradientWrite write) const {
   if (grads.size() != params_.size()) throw ConfigError("backward: the gradient buffer does not fit the model");
   ConstMatrixView<T> dy = d_out;
   for (std::size_t i = ws.depth; i-- > 0;) {
     const ConstMatrixView<T> input = i == 0 ? x : ConstMatrixView<T>(ws.outputs[i - 1]);
-    layers_[i]->accumulate_parameter_gradient(ws.contexts[i], input, dy,
-                                              grads.subspan(param_offsets_[i], layers_[i]->parameter_count()));
+    layers_[i]->parameter_gradient(ws.contexts[i], input, dy,
+                                   grads.subspan(param_offsets_[i], layers_[i]->parameter_count()), write);
     if (i == 0) break;  // nobody needs dL/dx of the data itself
     ws.grad_in.resize(x.rows, layers_[i]->in_features());
     layers_[i]->backward_input(ws.contexts[i], input, ws.outputs[i], dy, ws.grad_in);

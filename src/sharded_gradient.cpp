@@ -37,25 +37,29 @@ ShardedGradient::~ShardedGradient() = default;
 
 void ShardedGradient::compute_shard(std::size_t s, const Model<float>& model, const Loss<float>& loss,
                                     ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale,
-                                    const TrainingStep& step, std::span<float> gradient) {
+                                    const TrainingStep& step, std::span<float> gradient, GradientWrite write) {
   Shard& shard = *local_[s - first_owned_];
   const std::size_t begin = shard_begin(s, x.rows, shards_), end = shard_begin(s + 1, x.rows, shards_);
   double* totals = totals_.data() + 2 * s;
   totals[0] = totals[1] = 0;
-  if (begin == end) return;
+  if (begin == end) {
+    // An empty shard (fewer rows than shards) still owns its whole buffer.
+    if (write == GradientWrite::overwrite) std::fill(gradient.begin(), gradient.end(), 0.0f);
+    return;
+  }
   const ConstMatrixView<float> rows{x.row(begin), end - begin, x.cols};
   const std::span<const std::uint8_t> shard_labels = labels.subspan(begin, end - begin);
   const ConstMatrixView<float> out =
       model.forward_train(shard.workspace, rows, model.loss_depth(), {step.seed, step.step, begin});
   shard.loss_grad.resize(out.rows, out.cols);
   totals[0] = loss.sum_and_gradient(out, shard_labels, shard.loss_grad, scale);
-  model.backward(shard.workspace, rows, shard.loss_grad, gradient);
+  model.backward(shard.workspace, rows, shard.loss_grad, gradient, write);
   std::size_t correct = 0;
   for (std::size_t r = 0; r < out.rows; ++r) correct += argmax(out.row(r), out.cols) == shard_labels[r];
   totals[1] = static_cast<double>(correct);
 }
 
-void ShardedGradient::reduce_into(std::span<float> gradient) {
+void ShardedGradient::reduce_into(std::span<float> gradient, GradientWrite write) {
   // Each member sums a slice of the parameters, over the shards in order, a
   // block at a time so the running sum stays in L1.
   constexpr std::size_t kBlock = 1024;
@@ -73,14 +77,18 @@ void ShardedGradient::reduce_into(std::span<float> gradient) {
         for (std::size_t i = 0; i < n; ++i) sum[i] += g[i];
       }
       float* out = gradient.data() + b;
-      for (std::size_t i = 0; i < n; ++i) out[i] += sum[i];
+      if (write == GradientWrite::overwrite) {
+        std::copy_n(sum, n, out);
+      } else {
+        for (std::size_t i = 0; i < n; ++i) out[i] += sum[i];
+      }
     }
   });
 }
 
 ShardedTotals ShardedGradient::accumulate(Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
                                           std::span<const std::uint8_t> labels, float scale,
-                                          const TrainingStep& step) {
+                                          const TrainingStep& step, GradientWrite write) {
   // Set per batch (trainers may take turns), only when it changes: a new
   // count starts a new team of kernel threads.
   if (bpnet::kernel_threads() != kernel_threads_) set_kernel_threads(kernel_threads_);
@@ -88,14 +96,13 @@ ShardedTotals ShardedGradient::accumulate(Model<float>& model, const Loss<float>
     // One shard in one process: straight into the model's gradient. Two
     // passes over the parameters fewer (zeroing a shard buffer, summing it
     // in), which cost a fifth of a torch-seed step.
-    compute_shard(0, model, loss, x, labels, scale, step, model.gradients());
+    compute_shard(0, model, loss, x, labels, scale, step, model.gradients(), write);
   } else {
     const auto members = static_cast<std::size_t>(team_.size());
     team_.run([&](int member) {
       for (std::size_t s = first_owned_ + static_cast<std::size_t>(member); s < first_owned_ + owned_; s += members) {
         const std::span<float> gradient(gradients_.data() + s * parameters_, parameters_);
-        std::fill(gradient.begin(), gradient.end(), 0.0f);
-        compute_shard(s, model, loss, x, labels, scale, step, gradient);
+        compute_shard(s, model, loss, x, labels, scale, step, gradient, GradientWrite::overwrite);
       }
     });
   }
@@ -108,7 +115,7 @@ ShardedTotals ShardedGradient::accumulate(Model<float>& model, const Loss<float>
     const std::span<double> all_totals(totals_);
     comm_.all_gather(all_totals.subspan(2 * first_owned_, 2 * owned_), all_totals);
   }
-  if (shards_ > 1 || comm_.size() > 1) reduce_into(model.gradients());
+  if (shards_ > 1 || comm_.size() > 1) reduce_into(model.gradients(), write);
   ShardedTotals totals;
   for (std::size_t s = 0; s < shards_; ++s) {
     totals.loss_sum += totals_[2 * s];

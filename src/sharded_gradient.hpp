@@ -53,19 +53,22 @@ class ShardedGradient {
   int kernel_threads() const { return kernel_threads_; }
   int threads() const { return threads_; }
 
-  // model.gradients() += d(scale * summed loss)/d(parameters) over the batch;
-  // folds shard 0's batch statistics into the model's buffers (BatchNorm1d).
-  // Every process passes the same whole batch and gets the same result.
+  // model.gradients() += (or =) d(scale * summed loss)/d(parameters) over
+  // the batch; folds shard 0's batch statistics into the model's buffers
+  // (BatchNorm1d). Every process passes the same whole batch and gets the
+  // same result.
   ShardedTotals accumulate(Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
-                           std::span<const std::uint8_t> labels, float scale, const TrainingStep& step);
+                           std::span<const std::uint8_t> labels, float scale, const TrainingStep& step,
+                           GradientWrite write);
 
  private:
   struct Shard;
-  // Shard s's gradient += into `gradient`; its loss and correct count into totals_.
+  // Shard s's gradient += (or =) into `gradient`; its loss and correct count into totals_.
   void compute_shard(std::size_t s, const Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
                      std::span<const std::uint8_t> labels, float scale, const TrainingStep& step,
-                     std::span<float> gradient);
-  void reduce_into(std::span<float> gradient);
+                     std::span<float> gradient, GradientWrite write);
+  // gradient += (or =) the sum of the shards' gradients, in shard order.
+  void reduce_into(std::span<float> gradient, GradientWrite write);
 
   std::size_t shards_;
   std::size_t parameters_;

@@ -131,10 +131,11 @@ void Trainer::start_from(const Model<float>& source, const std::string& name) {
 
 bool Trainer::stop_requested() { return comm_->any(stop_ && stop_->load()); }
 
-double Trainer::accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale) {
+double Trainer::accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale,
+                                    GradientWrite write) {
   // Dropout masks are drawn for the global index of this batch in the run.
   const TrainingStep step{config_.seed, history_.size() * steps_per_epoch() + steps_done_};
-  const ShardedTotals totals = sharded_->accumulate(*model_, *loss_, x, labels, scale, step);
+  const ShardedTotals totals = sharded_->accumulate(*model_, *loss_, x, labels, scale, step, write);
   correct_ += totals.correct;
   seen_ += x.rows;
   return totals.loss_sum;
@@ -185,9 +186,11 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   const std::size_t steps = steps_per_epoch();
   while (steps_done_ < steps) {
     const Batch batch = loader_->next();
-    if (!full_batch) model_->zero_grad();
+    // A step's gradient is written over the last one's; gd sums its chunks
+    // (zeroed when the epoch begins).
     const float scale = 1.0f / static_cast<float>(full_batch ? train_.count : batch.x.rows);
-    const double batch_loss = accumulate_gradient(batch.x, batch.labels, scale);
+    const double batch_loss = accumulate_gradient(batch.x, batch.labels, scale,
+                                                  full_batch ? GradientWrite::add : GradientWrite::overwrite);
     if (!full_batch) {
       check_finite(batch_loss, step_optimizer());
     } else if (!std::isfinite(batch_loss)) {

@@ -7,6 +7,8 @@
 
 #include "bpnet/error.hpp"
 #include "bpnet/gradcheck.hpp"
+#include "bpnet/model.hpp"
+#include "kernels/kernel_threads.hpp"
 
 namespace bpnet {
 namespace {
@@ -213,6 +215,41 @@ INSTANTIATE_TEST_SUITE_P(
                    {"LeakyReLU", {{"slope", 0.2}}}, linear(3), plain("LogSoftmax")},
                   LossKind::nll}),
     [](const ::testing::TestParamInfo<ModelCase>& param_info) { return std::string(param_info.param.name); });
+
+// A training step writes its gradient over the last one instead of zeroing
+// the buffer and adding: the same values (compared with ==, so a zero's sign
+// may differ), into a buffer of NaN, through Linear, BatchNorm1d and Dropout,
+// on one thread and on two (the kernel threads cut the products).
+TEST(ModelGradient, WritingOverTheBufferEqualsZeroingThenAdding) {
+  // Wide enough (300 -> 96 over 130 rows) for the kernel threads to cut the products.
+  const std::vector<LayerSpec> layers = {linear(96), {"BatchNorm1d", {}}, {"ReLU", {}}, {"Dropout", {{"p", 0.3}}},
+                                         linear(16), {"Tanh", {}}, linear(3), {"LogSoftmax", {}}};
+  ModelSpec spec;
+  spec.inputs = 300;
+  spec.image_rows = 15;
+  spec.image_cols = 20;
+  spec.layers = layers;
+  Model<float> model(spec);
+  Rng rng(9);
+  model.initialize(Init::torch, rng);
+  Matrix<float> x(130, 300), d_out(130, 3);
+  for (std::size_t i = 0; i < x.rows() * x.cols(); ++i) x.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  for (std::size_t i = 0; i < d_out.rows() * d_out.cols(); ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  for (const int threads : {1, 2}) {
+    set_kernel_threads(threads);
+    Workspace<float> ws;
+    model.forward_train(ws, x, model.depth(), {5, 1, 0});
+    std::vector<float> added(model.parameters().size(), 0.0f);
+    std::vector<float> written(model.parameters().size(), std::nanf(""));
+    model.backward(ws, x, d_out, added, GradientWrite::add);
+    model.backward(ws, x, d_out, written, GradientWrite::overwrite);
+    for (std::size_t i = 0; i < added.size(); ++i) {
+      ASSERT_TRUE(written[i] == added[i]) << "parameter " << i << " on " << threads << " threads: " << written[i]
+                                          << " against " << added[i];
+    }
+  }
+  set_kernel_threads(0);
+}
 
 }  // namespace
 }  // namespace bpnet

@@ -3,7 +3,7 @@
 //
 // For a layer, the scalar checked is L = sum(y * R) for a fixed random R, so
 // dL/dy = R exercises every output. Central differences with `step` are
-// compared to backward_input (dL/dx) and accumulate_parameter_gradient (dL/dp).
+// compared to backward_input (dL/dx) and parameter_gradient (dL/dp).
 #pragma once
 
 #include <cstdint>

@@ -4,9 +4,9 @@
 // non-trained state (BatchNorm's running statistics); it owns none of its
 // own. Forward and backward take the same arguments in the same order, each
 // with the context of the pass. The input gradient (backward_input)
-// overwrites dx; the parameter gradient accumulates (+=) into the gradient
-// slice it is handed (the model's own, or one batch shard's), and zeroing it
-// is an explicit call.
+// overwrites dx; the parameter gradient goes into the gradient slice it is
+// handed (the model's own, or one batch shard's), added to what is there or
+// written over it (GradientWrite).
 //
 // forward() is const: it never changes the model, so many threads can run one
 // model at once, each with its own scratch. What a training pass changes in
@@ -32,6 +32,12 @@ namespace bpnet {
 // train: Dropout drops, BatchNorm1d uses batch statistics. eval: Dropout is
 // the identity, BatchNorm1d uses its running statistics.
 enum class Mode { train, eval };
+
+// What a parameter gradient does to its buffer: add to it (a sum over
+// several batches: full-batch gd's chunks), or write over it (a step of its
+// own: the buffer needs no zeroing first, and the weight-gradient product
+// does not read it).
+enum class GradientWrite { add, overwrite };
 
 // What one layer's forward and backward of one batch may use besides x and y.
 template <typename T>
@@ -68,10 +74,11 @@ class Layer {
   // output, ctx the same context (and scratch) that forward saw.
   virtual void backward_input(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> y,
                               ConstMatrixView<T> dy, MatrixView<T> dx) const = 0;
-  // grads += dL/dparams for this batch; grads is parameter_count() long,
-  // laid out as the parameters.
-  virtual void accumulate_parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/,
-                                             ConstMatrixView<T> /*dy*/, std::span<T> /*grads*/) const {}
+  // grads += (or =) dL/dparams for this batch; grads is parameter_count()
+  // long, laid out as the parameters.
+  virtual void parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/,
+                                  ConstMatrixView<T> /*dy*/, std::span<T> /*grads*/,
+                                  GradientWrite /*write*/) const {}
   // After a training-mode forward: fold what it measured into the buffers.
   virtual void update_buffers(const LayerContext<T>& /*ctx*/) {}
 };
@@ -93,8 +100,8 @@ class Linear final : public Layer<T> {
   void forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const override;
   void backward_input(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> y,
                       ConstMatrixView<T> dy, MatrixView<T> dx) const override;
-  void accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
-                                     std::span<T> grads) const override;
+  void parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                          std::span<T> grads, GradientWrite write) const override;
 
   MatrixView<T> weight() const { return {weight_, out_, in_}; }
   std::span<T> bias() const { return {bias_, out_}; }
@@ -202,8 +209,8 @@ class BatchNorm1d final : public ShapePreservingLayer<T> {
   void forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const override;
   void backward_input(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> y,
                       ConstMatrixView<T> dy, MatrixView<T> dx) const override;
-  void accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
-                                     std::span<T> grads) const override;
+  void parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                          std::span<T> grads, GradientWrite write) const override;
   void update_buffers(const LayerContext<T>& ctx) override;
 
  private:

@@ -90,11 +90,15 @@ class Model {
   void update_buffers(const Workspace<T>& ws);
 
   // Back-propagates d_out = dL/d(last output of the workspace's forward), for
-  // the same x, accumulating every parameter gradient into `grads` (laid out
-  // as parameters()): the model's own gradients(), or a batch shard's buffer.
-  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out, std::span<T> grads) const;
-  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out) {
-    backward(ws, x, d_out, grads_);
+  // the same x, adding every parameter gradient into `grads` (laid out as
+  // parameters()) or writing over it: the model's own gradients(), or a
+  // batch shard's buffer. Writing over it covers the layers up to the
+  // workspace's depth: the whole model, or all but a parameter-free tail.
+  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out, std::span<T> grads,
+                GradientWrite write = GradientWrite::add) const;
+  void backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<T> d_out,
+                GradientWrite write = GradientWrite::add) {
+    backward(ws, x, d_out, grads_, write);
   }
 
  private:

@@ -1,9 +1,10 @@
 // Training: the configuration of a run, a Trainer that runs it an epoch at a
 // time, and fit(), the loop with callbacks that a program configures.
 //
-// One step: zero_grad -> forward (train mode) and backward over the batch's
-// shards -> sum the shards' gradients in shard order -> lr = schedule(epoch,
-// step) -> optimizer.step(parameters, gradients, lr). The shards run on the
+// One step: forward (train mode) and backward over the batch's shards, each
+// writing its gradient (no zeroing pass) -> sum the shards' gradients in
+// shard order -> lr = schedule(epoch, step) -> optimizer.step(parameters,
+// gradients, lr), which also says whether they stayed finite. The shards run on the
 // compute threads (and, under MPI, on several processes); a seed and a shard
 // count give the same model for any number of threads or processes.
 // Full-batch gradient descent (optimizer gd) is a batching policy: the
@@ -142,7 +143,8 @@ class Trainer {
   void begin_epoch();
   // Throws DivergenceError when the loss or a parameter is not finite.
   void check_finite(double batch_loss, bool parameters_finite) const;
-  double accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale);
+  double accumulate_gradient(ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale,
+                             GradientWrite write);
   void check_batch_norm_shards() const;
   void end_epoch(EpochRecord& record);
   // Returns whether every parameter is finite after the step.

@@ -1,4 +1,5 @@
 // BatchNorm1d over (B, C): statistics per feature (column) across the batch.
+#include <algorithm>
 #include <cmath>
 
 #include "bpnet/error.hpp"
@@ -102,11 +103,12 @@ void BatchNorm1d<T>::backward_input(const LayerContext<T>& ctx, ConstMatrixView<
 }
 
 template <typename T>
-void BatchNorm1d<T>::accumulate_parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x,
-                                                   ConstMatrixView<T> dy, std::span<T> grads) const {
+void BatchNorm1d<T>::parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                                        std::span<T> grads, GradientWrite write) const {
   const std::size_t c = x.cols;
   T* weight_grad = grads.data();
   T* bias_grad = grads.data() + c;
+  if (write == GradientWrite::overwrite) std::fill(grads.begin(), grads.end(), T(0));
   const T* mean = ctx.scratch->data();
   const T* inv_std = ctx.scratch->data() + c;
   // d weight += sum_B dy x_hat;  d bias += sum_B dy.

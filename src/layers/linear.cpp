@@ -63,14 +63,17 @@ void Linear<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T
 }
 
 template <typename T>
-void Linear<T>::accumulate_parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x,
-                                                ConstMatrixView<T> dy, std::span<T> grads) const {
-  // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy.
+void Linear<T>::parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                                   std::span<T> grads, GradientWrite write) const {
+  // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy
+  // (or = for an overwrite: beta 0, and the sums start from 0).
   T* weight_grad = grads.data();
   T* bias_grad = grads.data() + out_ * in_;
+  const T beta = write == GradientWrite::add ? T(1) : T(0);
   // Cut by dW's rows: the rows of W each kernel thread used in the forward.
   gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows, GemmSplit::rows}, T(1), dy.data, out_, x.data, in_,
-          T(1), weight_grad, in_);
+          beta, weight_grad, in_);
+  if (write == GradientWrite::overwrite) std::fill(bias_grad, bias_grad + out_, T(0));
   for (std::size_t r = 0; r < dy.rows; ++r) {
     const T* row = dy.row(r);
     for (std::size_t j = 0; j < out_; ++j) bias_grad[j] += row[j];
