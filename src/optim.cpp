@@ -105,13 +105,14 @@ BPNET_VECTOR_LOOP bool sgd_update(std::size_t n, float* p, const float* grad, fl
 }
 
 BPNET_VECTOR_LOOP bool adam_update(std::size_t n, float* p, const float* grad, float* m, float* v, float b1,
-                                   float b2, float decay, float step_size, float root_correction, float eps) {
+                                   float b2, float decay, float step_size, float inverse_root_correction,
+                                   float eps) {
   std::uint32_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const float g = grad[i] + decay * p[i];
     m[i] = b1 * m[i] + (1.0f - b1) * g;
     v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-    p[i] -= step_size * m[i] / (std::sqrt(v[i]) / root_correction + eps);
+    p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inverse_root_correction + eps);
     bad |= not_finite(p[i]);
   }
   return bad == 0;
@@ -143,14 +144,18 @@ bool Adam::step(std::span<float> params, std::span<const float> grads, double lr
   // Bias corrections in double: b^t for large t underflows gracefully there.
   const double t = static_cast<double>(steps_);
   const auto step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
-  const auto root_correction = static_cast<float>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
+  // PyTorch divides sqrt(v) by sqrt(1 - b2^t); multiplying by its inverse
+  // (at most an ulp apart) leaves one division a parameter instead of two,
+  // and the update is bound by the divider: 34.6 -> 24.9 us a keras-seed
+  // step on 2 threads (temporary timers).
+  const auto inverse_root_correction = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
   std::atomic<bool> finite{true};
   for_each_parameter_piece(n, [&](std::size_t begin, std::size_t end) {
     const FlushDenormals flush;
     if (!adam_update(end - begin, params.data() + begin, grads.data() + begin, moments_.data() + begin,
                      moments_.data() + n + begin, static_cast<float>(options_.beta1),
                      static_cast<float>(options_.beta2), static_cast<float>(options_.weight_decay), step_size,
-                     root_correction, static_cast<float>(options_.eps))) {
+                     inverse_root_correction, static_cast<float>(options_.eps))) {
       finite = false;
     }
   });
