@@ -53,7 +53,7 @@ namespace {
 // (and get an AVX2 clone); n = number of parameters. Each parameter's update
 // is independent of the others, so cutting them over the kernel threads
 // changes nothing in the result; the cut is the one the gradient's zeroing
-// and (nearly) the weight-gradient products use, so each thread updates what is in
+// and the weight-gradient products use, so each thread updates what is in
 // its own cache (on one thread, from the other core's, a torch-seed update
 // measured 120 us against 30).
 

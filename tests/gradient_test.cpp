@@ -234,7 +234,9 @@ TEST(ModelGradient, WritingOverTheBufferEqualsZeroingThenAdding) {
   model.initialize(Init::torch, rng);
   Matrix<float> x(130, 300), d_out(130, 3);
   for (std::size_t i = 0; i < x.rows() * x.cols(); ++i) x.data()[i] = static_cast<float>(rng.uniform(-1, 1));
-  for (std::size_t i = 0; i < d_out.rows() * d_out.cols(); ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  for (std::size_t i = 0; i < d_out.rows() * d_out.cols(); ++i) {
+    d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  }
   for (const int threads : {1, 2}) {
     set_kernel_threads(threads);
     Workspace<float> ws;

@@ -4,9 +4,9 @@
 // One step: forward (train mode) and backward over the batch's shards, each
 // writing its gradient (no zeroing pass) -> sum the shards' gradients in
 // shard order -> lr = schedule(epoch, step) -> optimizer.step(parameters,
-// gradients, lr), which also says whether they stayed finite. The shards run on the
-// compute threads (and, under MPI, on several processes); a seed and a shard
-// count give the same model for any number of threads or processes.
+// gradients, lr), which also says whether they stayed finite. The shards run
+// on the compute threads (and, under MPI, on several processes); a seed and a
+// shard count give the same model for any number of threads or processes.
 // Full-batch gradient descent (optimizer gd) is a batching policy: the
 // gradient of the whole training set is accumulated chunk by chunk and one
 // step is taken per epoch.
