@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -14,7 +13,6 @@
 #include "bpnet/evaluate.hpp"
 #include "kernels/gemm.hpp"
 #include "sharded_gradient.hpp"
-#include "simd.hpp"
 
 namespace bpnet {
 namespace {

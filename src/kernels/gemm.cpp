@@ -21,12 +21,6 @@ bool few_rows_forward(const GemmShape& s) {
   return s.m <= kSmallBatchRows && s.trans_a == Transpose::no && s.trans_b == Transpose::yes;
 }
 
-// Chosen at the first product (__builtin_cpu_supports is not for static initialisers).
-Isa widest() {
-  static const Isa isa = widest_isa();
-  return isa;
-}
-
 }  // namespace
 
 template <>
@@ -36,7 +30,7 @@ void gemm<float>(const GemmShape& s, float alpha, const float* a, std::size_t ld
     gemm_small_rows_nt(s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  with_kernel_team([&](ThreadTeam* team) { gemm_packed(widest(), s, alpha, a, lda, b, ldb, beta, c, ldc, team); });
+  with_kernel_team([&](ThreadTeam* team) { gemm_packed(widest_isa(), s, alpha, a, lda, b, ldb, beta, c, ldc, team); });
 }
 
 namespace {
@@ -58,7 +52,7 @@ void gemm_plus_bias<float>(const GemmShape& s, const float* a, std::size_t lda, 
     return;
   }
   with_kernel_team(
-      [&](ThreadTeam* team) { gemm_packed(widest(), s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias); });
+      [&](ThreadTeam* team) { gemm_packed(widest_isa(), s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias); });
 }
 
 template <>

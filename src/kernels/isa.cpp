@@ -14,10 +14,15 @@ bool cpu_runs(Isa isa) {
 }
 
 Isa widest_isa() {
-  for (const Isa isa : {Isa::avx512, Isa::avx2}) {
-    if (cpu_runs(isa)) return isa;
-  }
-  return Isa::plain;
+  // Asked at the first call, not in a static initialiser (where
+  // __builtin_cpu_supports may not be ready yet), then kept.
+  static const Isa widest = [] {
+    for (const Isa isa : {Isa::avx512, Isa::avx2}) {
+      if (cpu_runs(isa)) return isa;
+    }
+    return Isa::plain;
+  }();
+  return widest;
 }
 
 }  // namespace bpnet

@@ -11,6 +11,7 @@ enum class Isa { plain, avx2, avx512 };
 inline constexpr Isa kEveryIsa[] = {Isa::plain, Isa::avx2, Isa::avx512};
 
 bool cpu_runs(Isa isa);
+// The widest instruction set this CPU runs (asked once).
 Isa widest_isa();
 
 }  // namespace bpnet

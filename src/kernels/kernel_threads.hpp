@@ -1,7 +1,7 @@
 // Internal: the kernel threads - one team for the process, as OpenBLAS has -
 // that the GEMM and the passes over large arrays split their work over: the
-// optimizer updates, zeroing and checking the parameters, the batch's pixel
-// conversion, the activations of a large batch.
+// optimizer updates (with the finite check in them), zeroing the gradient,
+// the batch's pixel conversion, the activations of a large batch.
 #pragma once
 
 #include <cstddef>
@@ -33,9 +33,9 @@ void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,
 
 // for_each_piece over an array the size of a model's parameters (their
 // values, gradients, optimizer state): one cut shared by every pass over
-// them - zeroing, the update, the finite check - so that each thread takes
-// the same part in all of them, from its own cache. Pieces are whole cache
-// lines; models under 32 Ki parameters stay on the calling thread.
+// them - zeroing, the update - so that each thread takes the same part in
+// all of them, from its own cache. Pieces are whole cache lines; models
+// under 32 Ki parameters stay on the calling thread.
 void for_each_parameter_piece(std::size_t n, const std::function<void(std::size_t begin, std::size_t end)>& body);
 
 }  // namespace bpnet

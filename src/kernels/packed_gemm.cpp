@@ -108,7 +108,11 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
 }
 
 // MR x 32: 2 * MR accumulators and two B vectors of the 32 zmm registers; the
-// A value is an embedded broadcast operand of each FMA.
+// A value is an embedded broadcast operand of each FMA. The same loops as
+// kernel_avx2 in other registers, written out twice on purpose: one template
+// over the vector type would need helpers with target attributes of their
+// own, and GCC does not inline those across instruction sets (a lane sum
+// called out of the AVX-512 few-rows kernel made it 2.5x slower).
 template <int MR, bool kPackedA>
 __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, std::size_t lda,
                                                        const float* b, float* c, std::size_t ldc, float alpha,

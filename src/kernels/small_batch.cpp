@@ -138,8 +138,7 @@ void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, fl
 
 void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
                         const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  static const Isa fastest = widest_isa();  // measured: see the top
-  gemm_small_rows_nt(fastest, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_small_rows_nt(widest_isa(), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);  // measured: see the top
 }
 
 }  // namespace bpnet
