@@ -11,8 +11,10 @@
 #include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/history.hpp"
+#include "bpnet/loss.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
+#include "kernels/kernel_threads.hpp"
 #include "test_support.hpp"
 
 namespace bpnet {
@@ -265,6 +267,55 @@ TEST(Predictor, EightThreadsPredictingWithOneModelAgreeWithOne) {
       EXPECT_EQ(result[i].confidence, alone[i].confidence) << i;
     }
   }
+}
+
+// Batches shared out over the kernel threads give what one thread going
+// through them in order gives: the same loss to the bit, the same counts,
+// every prediction in its image's place.
+TEST(Evaluation, ThreadsTakingBatchesInTurnAgreeWithOneThreadInOrder) {
+  const Dataset train = testing::synthetic_dataset(200, 3);
+  Trainer trainer(regularised_config(), train);
+  fit(trainer);
+  const Model<float>& model = trainer.model();
+  const Dataset test = testing::synthetic_dataset(251, 6);
+  constexpr std::size_t kBatch = 9;  // 28 batches, the last of 8 rows
+
+  // The expected figures, computed here batch by batch on one thread.
+  set_kernel_threads(1);
+  const auto loss = make_loss<float>(model.spec().loss, 0.0f);
+  BatchLoader loader(test, model.spec().normalize, kBatch, 0);
+  std::vector<std::uint32_t> order(test.count);
+  std::iota(order.begin(), order.end(), 0u);
+  loader.start_epoch(order);
+  Predictor predictor(model);
+  double loss_sum = 0;
+  std::vector<std::size_t> expected_class;
+  for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
+    const Batch batch = loader.next();
+    const ConstMatrixView<float> out = predictor.forward_to_loss(batch.x);
+    loss_sum += loss->sum(out, batch.labels);
+    for (std::size_t r = 0; r < out.rows; ++r) expected_class.push_back(argmax(out.row(r), out.cols));
+  }
+  std::size_t expected_correct = 0;
+  for (std::size_t i = 0; i < test.count; ++i) expected_correct += expected_class[i] == test.labels[i];
+
+  for (const int threads : {1, 2}) {
+    set_kernel_threads(threads);
+    const Evaluation result = evaluate(model, test, kBatch);
+    EXPECT_EQ(result.loss, loss_sum / static_cast<double>(test.count)) << threads << " threads";
+    EXPECT_EQ(result.accuracy, static_cast<double>(expected_correct) / static_cast<double>(test.count));
+    std::size_t counted = 0;
+    for (const auto& row : result.confusion) counted += std::accumulate(row.begin(), row.end(), std::size_t{0});
+    EXPECT_EQ(counted, test.count);
+    const std::vector<Prediction> predictions = predict_all(model, test, kBatch);
+    ASSERT_EQ(predictions.size(), test.count);
+    for (std::size_t i = 0; i < test.count; ++i) {
+      ASSERT_EQ(predictions[i].index, i);
+      ASSERT_EQ(predictions[i].label, test.labels[i]) << "image " << i << ", " << threads << " threads";
+      ASSERT_EQ(predictions[i].predicted, expected_class[i]) << "image " << i << ", " << threads << " threads";
+    }
+  }
+  set_kernel_threads(0);
 }
 
 TEST(Evaluation, AClassWithoutTestImagesIsNotApplicableNotZero) {

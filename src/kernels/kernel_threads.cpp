@@ -47,10 +47,29 @@ void set_kernel_threads(int threads) {
 
 int kernel_threads() { return kernel_team().threads.load(std::memory_order_relaxed); }
 
+namespace {
+// Set on the thread that holds the team while its work runs: a product
+// called from inside that work (its member 0 is this thread) computes alone,
+// as the other members' calls do, who find the team busy.
+thread_local bool holding_team = false;
+}  // namespace
+
 void with_kernel_team(const std::function<void(ThreadTeam*)>& fn) {
+  if (holding_team) {
+    fn(nullptr);
+    return;
+  }
   KernelTeam& shared = kernel_team();
   std::unique_lock lock(shared.busy, std::try_to_lock);
-  fn(lock.owns_lock() ? shared.team.get() : nullptr);
+  if (!lock.owns_lock()) {
+    fn(nullptr);
+    return;
+  }
+  holding_team = true;
+  struct Release {
+    ~Release() { holding_team = false; }
+  } release;
+  fn(shared.team.get());
 }
 
 void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,

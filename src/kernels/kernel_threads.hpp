@@ -20,8 +20,9 @@ int kernel_threads();
 
 // Runs fn(team) with the kernel team, or with nullptr (compute alone) when
 // there is one thread or another caller holds the team at the moment: e.g. a
-// server's predictors, or batch shards on their own threads. Concurrent
-// callers never wait on each other.
+// server's predictors, batch shards on their own threads, or work that runs
+// on the team itself (its products, called from the members, compute
+// alone). Concurrent callers never wait on each other.
 void with_kernel_team(const std::function<void(ThreadTeam*)>& fn);
 
 // body(begin, end) over [0, n) cut into one contiguous piece per kernel
