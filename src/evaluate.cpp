@@ -6,26 +6,40 @@
 #include <cmath>
 #include <numeric>
 
-#include "batch_loader.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/loss.hpp"
+#include "bpnet/preprocess.hpp"
 #include "kernels/kernel_threads.hpp"
 #include "parallel/thread_team.hpp"
 
 namespace bpnet {
 namespace {
 
-// Checks that `data` fits the network, then calls visit(predictor, b, batch)
-// for every batch b of `batch` images (the data set's order, the last one
-// shorter). With two batches or more and the kernel team free, the team's
-// threads take whole batches in turn (b = member, member + size, ...), each
-// with its own predictor and buffers and single-threaded kernels: a core
-// keeps its batch in its own cache and no product waits on the other core
-// (batched inference 1.20 -> 1.3 M images/s, docs/performance.md). A row's
-// output does not depend on which thread or batch computed it, so neither
-// does the result; `visit` must only touch what belongs to its batch.
+// Rows converted and run at a time: what keeps a piece of the batch, as
+// floats, in L2 from its conversion to the first product (768 KB: 245 MNIST
+// images). A batch of 1000 MNIST images whole is 3 MB, read back from L3:
+// pieces measured 6-11% faster (docs/performance.md). At least 64 rows, so
+// that an evenly cut batch has no piece of the few rows that a product
+// computes with another kernel (kernels/small_batch.hpp), in another order.
+std::size_t piece_rows(std::size_t features) {
+  constexpr std::size_t kPieceBytes = 768 * 1024;
+  return std::max<std::size_t>(64, kPieceBytes / (features * sizeof(float)));
+}
+
+// Checks that `data` fits the network, then calls visit(b, out, labels) for
+// every batch b of `batch` images (the data set's order, the last one
+// shorter): out holds the batch's outputs of the first `depth` layers.
+// With two batches or more and the kernel team free, the team's threads take
+// whole batches in turn (b = member, member + size, ...), each with its own
+// buffers and single-threaded products: a core keeps its batch in its own
+// caches and no product waits for the other core (docs/performance.md). A
+// batch runs in pieces of at most piece_rows() rows (cut evenly), and a
+// row's output depends on no other row, nor on which thread or piece
+// computed it: the results do not depend on the cut either. `visit` must
+// only touch what belongs to b.
 template <typename Visit>
-void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t batch, Visit visit) {
+void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t batch, std::size_t depth,
+                    Visit visit) {
   if (batch == 0) throw ConfigError("evaluation batch must be at least 1");
   const ModelSpec& spec = model.spec();
   if (data.features() != spec.inputs) {
@@ -37,17 +51,26 @@ void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t 
   std::vector<std::uint32_t> order(data.count);
   std::iota(order.begin(), order.end(), 0u);
   const std::size_t batches = (data.count + batch - 1) / batch;
+  const std::size_t most_rows = piece_rows(data.features());
   const PixelScale pixels = pixel_scale(spec.normalize);
   auto run_batches = [&](std::size_t first, std::size_t stride) {
-    Predictor predictor(model);
-    Matrix<float> x;
+    Workspace<float> workspace;
+    Matrix<float> x, out;
     std::vector<std::uint8_t> labels;
     for (std::size_t b = first; b < batches; b += stride) {
       const std::size_t begin = b * batch, rows = std::min(batch, data.count - begin);
-      x.resize(rows, data.features());
       labels.resize(rows);
-      gather_batch(data, std::span(order).subspan(begin, rows), pixels, x, labels);
-      visit(predictor, b, Batch{x, labels});
+      const std::size_t pieces = (rows + most_rows - 1) / most_rows;
+      for (std::size_t p = 0; p < pieces; ++p) {
+        const std::size_t from = rows * p / pieces, to = rows * (p + 1) / pieces;
+        x.resize(to - from, data.features());
+        gather_batch(data, std::span(order).subspan(begin + from, to - from), pixels, x,
+                     std::span(labels).subspan(from, to - from));
+        const ConstMatrixView<float> y = model.forward(workspace, x, depth);
+        if (p == 0) out.resize(rows, y.cols);
+        std::copy_n(y.data, y.rows * y.cols, out.view().row(from));
+      }
+      visit(b, ConstMatrixView<float>(out), std::span<const std::uint8_t>(labels));
     }
   };
   if (batches < 2 || kernel_threads() == 1) {
@@ -74,9 +97,9 @@ Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t 
   // Each batch writes its own slots; the sums are taken afterwards, in order.
   std::vector<double> batch_loss(batch == 0 ? 0 : (data.count + batch - 1) / batch);
   std::vector<std::size_t> predicted(data.count);
-  for_each_batch(model, data, batch, [&](Predictor& predictor, std::size_t b, const Batch& chunk) {
-    const ConstMatrixView<float> out = predictor.forward_to_loss(chunk.x);
-    batch_loss[b] = loss->sum(out, chunk.labels);
+  for_each_batch(model, data, batch, model.loss_depth(), [&](std::size_t b, ConstMatrixView<float> out,
+                                                            std::span<const std::uint8_t> labels) {
+    batch_loss[b] = loss->sum(out, labels);
     for (std::size_t r = 0; r < out.rows; ++r) predicted[b * batch + r] = argmax(out.row(r), classes);
   });
   Evaluation result;
@@ -104,13 +127,13 @@ Evaluation evaluate(const Model<float>& model, const Dataset& data, std::size_t 
 std::vector<Prediction> predict_all(const Model<float>& model, const Dataset& data, std::size_t batch) {
   const std::size_t classes = model.classes();
   std::vector<Prediction> result(data.count);
-  for_each_batch(model, data, batch, [&](Predictor& predictor, std::size_t b, const Batch& chunk) {
-    const ConstMatrixView<float> out = predictor.forward(chunk.x);
+  for_each_batch(model, data, batch, model.depth(), [&](std::size_t b, ConstMatrixView<float> out,
+                                                        std::span<const std::uint8_t> labels) {
     for (std::size_t r = 0; r < out.rows; ++r) {
       const auto p = probabilities(out.row(r), classes, model.output_kind());
       const std::size_t predicted = argmax(out.row(r), classes);
       const std::size_t index = b * batch + r;
-      result[index] = {index, chunk.labels[r], static_cast<std::uint8_t>(predicted), p[predicted]};
+      result[index] = {index, labels[r], static_cast<std::uint8_t>(predicted), p[predicted]};
     }
   });
   return result;

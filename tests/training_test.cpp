@@ -269,21 +269,15 @@ TEST(Predictor, EightThreadsPredictingWithOneModelAgreeWithOne) {
   }
 }
 
-// Batches shared out over the kernel threads give what one thread going
-// through them in order gives: the same loss to the bit, the same counts,
-// every prediction in its image's place.
-TEST(Evaluation, ThreadsTakingBatchesInTurnAgreeWithOneThreadInOrder) {
-  const Dataset train = testing::synthetic_dataset(200, 3);
-  Trainer trainer(regularised_config(), train);
-  fit(trainer);
-  const Model<float>& model = trainer.model();
-  const Dataset test = testing::synthetic_dataset(251, 6);
-  constexpr std::size_t kBatch = 9;  // 28 batches, the last of 8 rows
-
+// Batches shared out over the kernel threads, and cut into pieces, give what
+// one thread going through whole batches in order gives: the same loss to the
+// bit, the same counts, every prediction in its image's place.
+void expect_evaluation_agrees_with_one_thread_in_order(const Model<float>& model, const Dataset& test,
+                                                       std::size_t batch) {
   // The expected figures, computed here batch by batch on one thread.
   set_kernel_threads(1);
   const auto loss = make_loss<float>(model.spec().loss, 0.0f);
-  BatchLoader loader(test, model.spec().normalize, kBatch, 0);
+  BatchLoader loader(test, model.spec().normalize, batch, 0);
   std::vector<std::uint32_t> order(test.count);
   std::iota(order.begin(), order.end(), 0u);
   loader.start_epoch(order);
@@ -291,9 +285,9 @@ TEST(Evaluation, ThreadsTakingBatchesInTurnAgreeWithOneThreadInOrder) {
   double loss_sum = 0;
   std::vector<std::size_t> expected_class;
   for (std::size_t b = 0; b < loader.batches_in_epoch(); ++b) {
-    const Batch batch = loader.next();
-    const ConstMatrixView<float> out = predictor.forward_to_loss(batch.x);
-    loss_sum += loss->sum(out, batch.labels);
+    const Batch chunk = loader.next();
+    const ConstMatrixView<float> out = predictor.forward_to_loss(chunk.x);
+    loss_sum += loss->sum(out, chunk.labels);
     for (std::size_t r = 0; r < out.rows; ++r) expected_class.push_back(argmax(out.row(r), out.cols));
   }
   std::size_t expected_correct = 0;
@@ -301,13 +295,13 @@ TEST(Evaluation, ThreadsTakingBatchesInTurnAgreeWithOneThreadInOrder) {
 
   for (const int threads : {1, 2}) {
     set_kernel_threads(threads);
-    const Evaluation result = evaluate(model, test, kBatch);
+    const Evaluation result = evaluate(model, test, batch);
     EXPECT_EQ(result.loss, loss_sum / static_cast<double>(test.count)) << threads << " threads";
     EXPECT_EQ(result.accuracy, static_cast<double>(expected_correct) / static_cast<double>(test.count));
     std::size_t counted = 0;
     for (const auto& row : result.confusion) counted += std::accumulate(row.begin(), row.end(), std::size_t{0});
     EXPECT_EQ(counted, test.count);
-    const std::vector<Prediction> predictions = predict_all(model, test, kBatch);
+    const std::vector<Prediction> predictions = predict_all(model, test, batch);
     ASSERT_EQ(predictions.size(), test.count);
     for (std::size_t i = 0; i < test.count; ++i) {
       ASSERT_EQ(predictions[i].index, i);
@@ -316,6 +310,31 @@ TEST(Evaluation, ThreadsTakingBatchesInTurnAgreeWithOneThreadInOrder) {
     }
   }
   set_kernel_threads(0);
+}
+
+TEST(Evaluation, ThreadsTakingBatchesInTurnAgreeWithOneThreadInOrder) {
+  const Dataset train = testing::synthetic_dataset(200, 3);
+  Trainer trainer(regularised_config(), train);
+  fit(trainer);
+  // 28 batches, the last of 8 rows.
+  expect_evaluation_agrees_with_one_thread_in_order(trainer.model(), testing::synthetic_dataset(251, 6), 9);
+}
+
+TEST(Evaluation, BatchesCutIntoPiecesAgreeWithWholeBatches) {
+  // MNIST-sized images: a batch of 1000 runs as pieces of about 250 rows.
+  testing::SyntheticSet set = testing::synthetic_set(2105, 28, 28, 10, 4);
+  Dataset test;
+  test.name = "synthetic 28x28";
+  test.count = 2105;
+  test.rows = test.cols = 28;
+  test.pixels = std::move(set.pixels);
+  test.labels = std::move(set.labels);
+  ModelSpec spec = testing::mlp_spec({784, 40, 10});
+  Model<float> model(spec);
+  Rng rng(5);
+  model.initialize(Init::torch, rng);
+  expect_evaluation_agrees_with_one_thread_in_order(model, test, 1000);  // 1000, 1000, 105
+  expect_evaluation_agrees_with_one_thread_in_order(model, test, 2105);  // one batch: the team splits the products
 }
 
 TEST(Evaluation, AClassWithoutTestImagesIsNotApplicableNotZero) {
