@@ -10,6 +10,7 @@
 #include "bpnet/loss.hpp"
 #include "bpnet/preprocess.hpp"
 #include "kernels/kernel_threads.hpp"
+#include "kernels/packed_gemm.hpp"
 #include "parallel/thread_team.hpp"
 
 namespace bpnet {
@@ -54,6 +55,7 @@ void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t 
   const std::size_t most_rows = piece_rows(data.features());
   const PixelScale pixels = pixel_scale(spec.normalize);
   auto run_batches = [&](std::size_t first, std::size_t stride) {
+    const ReusePackedWeights reuse(model.parameters());  // the pieces share one layout of the weights
     Workspace<float> workspace;
     Matrix<float> x, out;
     std::vector<std::uint8_t> labels;

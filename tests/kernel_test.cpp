@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <string>
 #include <vector>
 
 #include "kernels/gemm.hpp"
@@ -152,6 +153,49 @@ TEST(PackedGemm, ResultDoesNotDependOnTheThreadCount) {
       gemm_packed(isa, shape, 1.0f, a.data(), k, b.data(), n, 1.0f, by_three.data(), n, &three);
       ASSERT_EQ(alone, by_two) << "isa " << static_cast<int>(isa) << " " << m << "x" << n << "x" << k;
       ASSERT_EQ(alone, by_three) << "isa " << static_cast<int>(isa) << " " << m << "x" << n << "x" << k;
+    }
+  }
+}
+
+// Weights laid out once in a scope give the floats of packing them every
+// product (shapes of one and several K slices, partial panels, both layouts
+// of op(B), alone and split over two threads); inside the scope a product
+// really reuses the first layout (a change to the weights is not seen until
+// the scope ends), and an operand outside the weights is packed afresh.
+TEST(PackedGemm, WeightsPackedOnceInAScopeGiveTheSameFloats) {
+  ThreadTeam two(2);
+  Rng rng(8);
+  for (const Isa isa : kEveryIsa) {
+    if (!cpu_runs(isa)) continue;
+    for (const auto& [m, n, k] : std::vector<Shape>{{250, 128, 784}, {40, 70, 300}, {9, 33, 256}, {64, 10, 64}}) {
+      for (Transpose tb : {Transpose::no, Transpose::yes}) {
+        std::vector<float> a(m * k), weights(k * n + 5), other(k * n);
+        for (auto* v : {&a, &weights, &other}) {
+          for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
+        }
+        const float* b = weights.data() + 5;  // op(B) inside the weights, not at their start
+        const std::size_t ldb = tb == Transpose::yes ? k : n;
+        const GemmShape shape{Transpose::no, tb, m, n, k};
+        const std::string what = "isa " + std::to_string(static_cast<int>(isa)) + " " + std::to_string(m) + "x" +
+                                 std::to_string(n) + "x" + std::to_string(k) + (tb == Transpose::yes ? " nt" : " nn");
+        auto product = [&](const float* operand, ThreadTeam* team) {
+          std::vector<float> c(m * n, 0.25f);
+          gemm_packed(isa, shape, 1.0f, a.data(), k, operand, ldb, 1.0f, c.data(), n, team);
+          return c;
+        };
+        const std::vector<float> fresh = product(b, nullptr), fresh_other = product(other.data(), nullptr);
+        {
+          const ReusePackedWeights reuse(weights);
+          ASSERT_EQ(product(b, nullptr), fresh) << what;
+          ASSERT_EQ(product(b, &two), fresh) << what;
+          ASSERT_EQ(product(other.data(), nullptr), fresh_other) << what;
+          for (float& x : weights) x *= 2;
+          for (float& x : other) x *= 2;
+          EXPECT_EQ(product(b, &two), fresh) << what << ": the weights were packed again";
+          EXPECT_NE(product(other.data(), nullptr), fresh_other) << what << ": an operand outside them was reused";
+        }
+        EXPECT_NE(product(b, nullptr), fresh) << what << ": the scope outlived itself";
+      }
     }
   }
 }

@@ -22,10 +22,13 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "../parallel/thread_team.hpp"
+#include "bpnet/aligned_vector.hpp"
 
 namespace bpnet {
 namespace {
@@ -269,6 +272,23 @@ PackBuffers& thread_buffers() {
   return buffers;
 }
 
+// All of op(B) laid out as gemm_block packs it a block at a time: for each
+// kKc-deep slice of K, every column's NR-wide panels, zero-padded.
+struct PackedB {
+  const float* data;  // the operand it was packed from, and how
+  std::size_t ld;
+  bool transposed;
+  std::size_t n, k, nr;
+  AlignedVector<float> panels;
+
+  // Where K's slice from pc on begins (the slices before it are kKc deep).
+  std::size_t slice_offset(std::size_t pc) const { return pc * ((n + nr - 1) / nr * nr); }
+  const float* slice(std::size_t pc) const { return panels.data() + slice_offset(pc); }
+  bool packs(const Operand& b, std::size_t n_, std::size_t k_, std::size_t nr_) const {
+    return b.data == data && b.ld == ld && b.transposed == transposed && n_ == n && k_ == k && nr_ == nr;
+  }
+};
+
 // C's rows [m0, m1) and columns [n0, n1): the whole blocked algorithm on one
 // thread. The block's edges lie on the tile grid of all of C (m0 a multiple
 // of MR, n0 of NR), so each tile is the same whichever block holds it.
@@ -276,9 +296,9 @@ PackBuffers& thread_buffers() {
 // a contiguous stream along k, and packing it would be a transpose); only a
 // last, partial panel of rows is packed, zero-padded. A value is the same
 // float either way, so the result does not depend on which path read it.
-void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transposed, std::size_t m0,
-                std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha, float beta,
-                const float* bias, float* c, std::size_t ldc) {
+void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transposed, const PackedB* packed_all_b,
+                std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha,
+                float beta, const float* bias, float* c, std::size_t ldc) {
   PackBuffers& buffers = thread_buffers();
   const std::size_t mr = kernel.mr, nr = kernel.nr;
   float* tile = buffers.tile.get(mr * nr);
@@ -290,8 +310,14 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
       // Later slices add to the first; with a bias, the first adds to it.
       const bool bias_first = pc == 0 && bias != nullptr;
       const float beta_here = pc == 0 && bias == nullptr ? beta : 1.0f;
-      float* packed_b = buffers.b.get(kc * nc_padded);
-      pack_panels(b_transposed, jc, nc, pc, kc, nr, kernel.simd_packing, packed_b);
+      const float* packed_b = nullptr;
+      if (packed_all_b != nullptr) {
+        packed_b = packed_all_b->slice(pc) + jc * kc;
+      } else {
+        float* here = buffers.b.get(kc * nc_padded);
+        pack_panels(b_transposed, jc, nc, pc, kc, nr, kernel.simd_packing, here);
+        packed_b = here;
+      }
       for (std::size_t ic = m0; ic < m1; ic += kMc) {
         const std::size_t mc = std::min(kMc, m1 - ic);
         const bool in_place = !a.transposed;
@@ -339,6 +365,53 @@ void scale_by_beta(std::size_t m, std::size_t n, float beta, float* c, std::size
 
 }  // namespace
 
+struct ReusePackedWeights::Packings {
+  std::span<const float> weights;
+  std::vector<std::unique_ptr<PackedB>> packed;
+};
+
+namespace {
+
+// The innermost live scope of this thread, or null.
+thread_local ReusePackedWeights::Packings* reuse_scope = nullptr;
+
+// Whether every element of op(B)^T (rows n, columns k, as Operand reads it)
+// lies inside `weights`.
+bool lies_inside(const Operand& b, std::size_t n, std::size_t k, std::span<const float> weights) {
+  const std::size_t last = b.transposed ? (k - 1) * b.ld + (n - 1) : (n - 1) * b.ld + (k - 1);
+  const float* begin = weights.data();
+  return std::less_equal<const float*>()(begin, b.data) &&
+         std::less<const float*>()(b.data + last, begin + weights.size());
+}
+
+// This scope's packing of op(B), made now if it is the first: null when no
+// scope is live or op(B) is not among its weights.
+const PackedB* reused_packing(const Kernel& kernel, const Operand& b_transposed, std::size_t n, std::size_t k) {
+  ReusePackedWeights::Packings* scope = reuse_scope;
+  if (scope == nullptr || !lies_inside(b_transposed, n, k, scope->weights)) return nullptr;
+  for (const auto& p : scope->packed) {
+    if (p->packs(b_transposed, n, k, kernel.nr)) return p.get();
+  }
+  auto p = std::make_unique<PackedB>(
+      PackedB{b_transposed.data, b_transposed.ld, b_transposed.transposed, n, k, kernel.nr, {}});
+  p->panels.resize(p->slice_offset(k));
+  for (std::size_t pc = 0; pc < k; pc += kKc) {
+    pack_panels(b_transposed, 0, n, pc, std::min(kKc, k - pc), kernel.nr, kernel.simd_packing,
+                p->panels.data() + p->slice_offset(pc));
+  }
+  scope->packed.push_back(std::move(p));
+  return scope->packed.back().get();
+}
+
+}  // namespace
+
+ReusePackedWeights::ReusePackedWeights(std::span<const float> weights)
+    : packings_(std::make_unique<Packings>(Packings{weights, {}})), outer_(reuse_scope) {
+  reuse_scope = packings_.get();
+}
+
+ReusePackedWeights::~ReusePackedWeights() { reuse_scope = outer_; }
+
 void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team, const float* bias) {
   if (s.m == 0 || s.n == 0) return;
@@ -357,8 +430,9 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
   const std::size_t members = team == nullptr || s.m * s.n * s.k < kMinParallelMacs
                                   ? 1
                                   : static_cast<std::size_t>(team->size());
+  const PackedB* packed_b = reused_packing(kernel, op_b_transposed, s.n, s.k);
   if (members == 1) {
-    gemm_block(kernel, op_a, op_b_transposed, 0, s.m, 0, s.n, s.k, alpha, beta, bias, c, ldc);
+    gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, 0, s.n, s.k, alpha, beta, bias, c, ldc);
     return;
   }
   // Cut C in whole tiles: along the side the caller asks for, or else the
@@ -374,9 +448,9 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
     const std::size_t last = std::min(tiles * (t + 1) / members * step, split_rows ? s.m : s.n);
     if (first == last) return;
     if (split_rows) {
-      gemm_block(kernel, op_a, op_b_transposed, first, last, 0, s.n, s.k, alpha, beta, bias, c, ldc);
+      gemm_block(kernel, op_a, op_b_transposed, packed_b, first, last, 0, s.n, s.k, alpha, beta, bias, c, ldc);
     } else {
-      gemm_block(kernel, op_a, op_b_transposed, 0, s.m, first, last, s.k, alpha, beta, bias, c, ldc);
+      gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, first, last, s.k, alpha, beta, bias, c, ldc);
     }
   });
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <span>
 
 #include "gemm.hpp"
 #include "isa.hpp"
@@ -21,5 +23,26 @@ class ThreadTeam;
 void gemm_packed(Isa isa, const GemmShape& shape, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team,
                  const float* bias = nullptr);
+
+// While one lives on a thread, each product that thread runs with an op(B)
+// lying inside `weights` (a model's parameters, which must not change
+// meanwhile: an evaluation) lays that op(B) out for the kernel once, the
+// first time, and reuses it: a batch evaluated in pieces would otherwise pack
+// the first layer's weights again for every piece (~4% of batched inference,
+// docs/performance.md). The same floats either way. Scopes may nest: the
+// inner one holds until it ends.
+class ReusePackedWeights {
+ public:
+  explicit ReusePackedWeights(std::span<const float> weights);
+  ~ReusePackedWeights();
+  ReusePackedWeights(const ReusePackedWeights&) = delete;
+  ReusePackedWeights& operator=(const ReusePackedWeights&) = delete;
+
+  struct Packings;  // what this scope has packed
+
+ private:
+  std::unique_ptr<Packings> packings_;
+  Packings* outer_;
+};
 
 }  // namespace bpnet
