@@ -6,6 +6,8 @@
 
 #include "bpnet/error.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/kernel_threads.hpp"
+#include "parallel/thread_team.hpp"
 
 namespace bpnet {
 
@@ -15,25 +17,25 @@ struct ShardedGradient::Shard {
 };
 
 ShardedGradient::ShardedGradient(const Model<float>& model, std::size_t shards, int threads, Communicator& comm)
-    : shards_(shards),
-      parameters_(model.parameters().size()),
-      comm_(comm),
-      team_(static_cast<int>(std::clamp<std::size_t>(shards / static_cast<std::size_t>(comm.size()), 1,
-                                                     static_cast<std::size_t>(std::max(threads, 1))))) {
+    : shards_(shards), parameters_(model.parameters().size()), threads_(std::max(threads, 1)), comm_(comm) {
   const auto processes = static_cast<std::size_t>(comm.size());
   if (shards == 0 || shards % processes != 0) {
     throw ConfigError(fmt::format("--shards ({}) must be a multiple of the number of processes ({})", shards, processes));
   }
   owned_ = shards / processes;
   first_owned_ = static_cast<std::size_t>(comm.rank()) * owned_;
-  threads_ = std::max(threads, 1);
-  kernel_threads_ = std::max(1, threads_ / team_.size());
   for (std::size_t s = 0; s < owned_; ++s) local_.push_back(std::make_unique<Shard>());
   if (shards_ > 1 || comm.size() > 1) gradients_.assign(shards_ * parameters_, 0.0f);
   totals_.assign(shards_ * 2, 0.0);
 }
 
 ShardedGradient::~ShardedGradient() = default;
+
+void ShardedGradient::use_own_thread_count() const {
+  // Only when it changes (trainers may take turns): a new count starts a new
+  // team of kernel threads.
+  if (kernel_threads() != threads_) set_kernel_threads(threads_);
+}
 
 void ShardedGradient::compute_shard(std::size_t s, const Model<float>& model, const Loss<float>& loss,
                                     ConstMatrixView<float> x, std::span<const std::uint8_t> labels, float scale,
@@ -59,15 +61,43 @@ void ShardedGradient::compute_shard(std::size_t s, const Model<float>& model, co
   totals[1] = static_cast<double>(correct);
 }
 
+void ShardedGradient::compute_owned_shards(const Model<float>& model, const Loss<float>& loss,
+                                           ConstMatrixView<float> x, std::span<const std::uint8_t> labels,
+                                           float scale, const TrainingStep& step) {
+  auto compute = [&](std::size_t s) {
+    const std::span<float> gradient(gradients_.data() + s * parameters_, parameters_);
+    compute_shard(s, model, loss, x, labels, scale, step, gradient, GradientWrite::overwrite);
+  };
+  auto one_after_another = [&] {
+    for (std::size_t s = first_owned_; s < first_owned_ + owned_; ++s) compute(s);
+  };
+  // Fewer shards than threads: one at a time, each product cut over the team.
+  if (owned_ < static_cast<std::size_t>(threads_) || threads_ == 1) {
+    one_after_another();
+    return;
+  }
+  // Else the kernel threads take shards in turn (s = member, member + size,
+  // ...), each shard's products computed alone on its thread.
+  with_kernel_team([&](ThreadTeam* team) {
+    if (team == nullptr) {
+      one_after_another();
+      return;
+    }
+    const auto members = static_cast<std::size_t>(team->size());
+    team->run([&](int member) {
+      for (std::size_t s = first_owned_ + static_cast<std::size_t>(member); s < first_owned_ + owned_; s += members) {
+        compute(s);
+      }
+    });
+  });
+}
+
 void ShardedGradient::reduce_into(std::span<float> gradient, GradientWrite write) {
-  // Each member sums a slice of the parameters, over the shards in order, a
-  // block at a time so the running sum stays in L1.
+  // Each kernel thread sums the part of the parameters it updates next
+  // (for_each_parameter_piece), over the shards in order, a block at a time
+  // so the running sum stays in L1.
   constexpr std::size_t kBlock = 1024;
-  const auto members = static_cast<std::size_t>(team_.size());
-  const std::size_t per_member = (parameters_ + members - 1) / members;
-  team_.run([&](int member) {
-    const std::size_t first = std::min(parameters_, static_cast<std::size_t>(member) * per_member);
-    const std::size_t last = std::min(parameters_, first + per_member);
+  for_each_parameter_piece(parameters_, [&](std::size_t first, std::size_t last) {
     float sum[kBlock];
     for (std::size_t b = first; b < last; b += kBlock) {
       const std::size_t n = std::min(kBlock, last - b);
@@ -89,22 +119,14 @@ void ShardedGradient::reduce_into(std::span<float> gradient, GradientWrite write
 ShardedTotals ShardedGradient::accumulate(Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
                                           std::span<const std::uint8_t> labels, float scale,
                                           const TrainingStep& step, GradientWrite write) {
-  // Set per batch (trainers may take turns), only when it changes: a new
-  // count starts a new team of kernel threads.
-  if (bpnet::kernel_threads() != kernel_threads_) set_kernel_threads(kernel_threads_);
+  use_own_thread_count();
   if (shards_ == 1 && comm_.size() == 1) {
     // One shard in one process: straight into the model's gradient. Two
     // passes over the parameters fewer (zeroing a shard buffer, summing it
     // in), which cost a fifth of a torch-seed step.
     compute_shard(0, model, loss, x, labels, scale, step, model.gradients(), write);
   } else {
-    const auto members = static_cast<std::size_t>(team_.size());
-    team_.run([&](int member) {
-      for (std::size_t s = first_owned_ + static_cast<std::size_t>(member); s < first_owned_ + owned_; s += members) {
-        const std::span<float> gradient(gradients_.data() + s * parameters_, parameters_);
-        compute_shard(s, model, loss, x, labels, scale, step, gradient, GradientWrite::overwrite);
-      }
-    });
+    compute_owned_shards(model, loss, x, labels, scale, step);
   }
   // Shard 0 keeps the running statistics; its process hands them to the others.
   if (first_owned_ == 0) model.update_buffers(local_[0]->workspace);

@@ -2,9 +2,10 @@
 //
 // The batch's rows are split into S contiguous shards (shard_rows()); each
 // shard runs forward, loss and backward on its own workspace into its own
-// gradient buffer, on the thread team (shard s on member s mod size) with
-// single-threaded kernels; then the shard gradients are summed in shard order
-// 0, 1, ..., S-1 and added to the model's gradient. The sum does not depend
+// gradient buffer, on the kernel threads (shard s on thread s mod threads,
+// its products computed alone; with fewer shards than threads, one shard at
+// a time with its products cut over the threads); then the shard gradients
+// are summed in shard order 0, 1, ..., S-1 and added to the model's gradient. The sum does not depend
 // on which thread (or which process, through the communicator) computed a
 // shard, so a seed and a shard count give the same model for any thread or
 // process count.
@@ -25,7 +26,6 @@
 #include "bpnet/communicator.hpp"
 #include "bpnet/loss.hpp"
 #include "bpnet/model.hpp"
-#include "parallel/thread_team.hpp"
 
 namespace bpnet {
 
@@ -48,10 +48,9 @@ class ShardedGradient {
   ~ShardedGradient();
 
   std::size_t shards() const { return shards_; }
-  // Threads each shard's kernels may use (when there are more threads than
-  // the shards this process owns).
-  int kernel_threads() const { return kernel_threads_; }
   int threads() const { return threads_; }
+  // Sets the kernel threads to threads() if they are not (accumulate() does).
+  void use_own_thread_count() const;
 
   // model.gradients() += (or =) d(scale * summed loss)/d(parameters) over
   // the batch; folds shard 0's batch statistics into the model's buffers
@@ -67,16 +66,17 @@ class ShardedGradient {
   void compute_shard(std::size_t s, const Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
                      std::span<const std::uint8_t> labels, float scale, const TrainingStep& step,
                      std::span<float> gradient, GradientWrite write);
+  // Shards [first_owned_, first_owned_ + owned_) into their buffers.
+  void compute_owned_shards(const Model<float>& model, const Loss<float>& loss, ConstMatrixView<float> x,
+                            std::span<const std::uint8_t> labels, float scale, const TrainingStep& step);
   // gradient += (or =) the sum of the shards' gradients, in shard order.
   void reduce_into(std::span<float> gradient, GradientWrite write);
 
   std::size_t shards_;
   std::size_t parameters_;
   std::size_t first_owned_, owned_;  // this process's shards
-  int threads_ = 1;         // compute threads in all
-  int kernel_threads_ = 1;  // ...and inside each shard
+  int threads_ = 1;  // kernel threads
   Communicator& comm_;
-  ThreadTeam team_;
   std::vector<std::unique_ptr<Shard>> local_;  // this process's shards
   AlignedVector<float> gradients_;              // (S, P): every shard's, after gathering
   std::vector<double> totals_;                 // (S, 2): loss sum and correct count per shard

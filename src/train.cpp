@@ -170,6 +170,7 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   if (finished()) throw ConfigError("the run is already finished");
   const auto start = std::chrono::steady_clock::now();
   if (!in_epoch_) begin_epoch();
+  sharded_->use_own_thread_count();  // for the batches' conversion and the update too
   // The order is a function of the Rng state alone, so a resumed epoch
   // replays exactly the shuffle it was interrupted in.
   Rng epoch_rng(0);
@@ -217,8 +218,6 @@ std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   record.accuracy = static_cast<double>(correct_) / static_cast<double>(seen_);
   record.lr = schedule_->lr(history_.size(), steps - 1);
   if (validation_) {
-    // All threads for the batched forward passes (the shards may have used one each).
-    if (kernel_threads() != sharded_->threads()) set_kernel_threads(sharded_->threads());
     // The criterion training minimises (label smoothing included, as Keras reports val_loss).
     const Evaluation val = evaluate(*model_, *validation_, 1000, config_.label_smoothing);
     record.val_loss = val.loss;
