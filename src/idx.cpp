@@ -6,12 +6,20 @@
 #include <cstdio>
 #include <memory>
 
+#include "bpnet/aligned_vector.hpp"
 #include "bpnet/error.hpp"
 
 namespace bpnet {
 namespace {
 
 constexpr std::uint8_t kUnsignedByte = 0x08;
+
+// Room for an n-byte payload, before it is written: a large one (a training
+// set's pixels, read in random order) on huge pages.
+void reserve_payload(std::vector<std::uint8_t>& values, std::size_t n) {
+  values.reserve(n);
+  if (n >= kHugePageWorthy) advise_huge_pages(values.data(), n);
+}
 
 std::string type_name(std::uint8_t code) {
   switch (code) {
@@ -161,6 +169,7 @@ IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& name,
   check_idx_layout(bytes, bytes.size(), name, rank);
   IdxArray array;
   for (std::size_t i = 0; i < rank; ++i) array.dims.push_back(read_be32(&bytes[4 + 4 * i]));
+  reserve_payload(array.values, bytes.size() - header_length(rank));
   array.values.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header_length(rank)), bytes.end());
   return array;
 }
@@ -198,6 +207,7 @@ IdxArray read_idx(const std::filesystem::path& path, std::size_t rank) {
   check_idx_layout(std::span<const std::uint8_t>(header, got), size, name, rank);
   IdxArray array;
   for (std::size_t i = 0; i < rank; ++i) array.dims.push_back(read_be32(&header[4 + 4 * i]));
+  reserve_payload(array.values, size - header_length(rank));
   array.values.resize(size - header_length(rank));
   if (std::fread(array.values.data(), 1, array.values.size(), file.get()) != array.values.size()) {
     throw DataError(name, "read error (file changed while reading?)");
