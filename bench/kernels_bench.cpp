@@ -1,9 +1,17 @@
-// GEMM at the preset networks' shapes: the reference loops, OpenBLAS and
-// bpnet's packed GEMM in each instruction set. Reports GFLOP/s per shape; the
-// ratios are why gemm<float> runs the kernel it runs.
+// GEMM at the preset networks' shapes: the reference loops, OpenBLAS,
+// bpnet's packed GEMM in each instruction set and, where libdnnl-dev is
+// installed, oneDNN's sgemm. Reports GFLOP/s per shape; the ratios are why
+// gemm<float> runs the kernel it runs.
 // Run: build/release/bench/kernels_bench [--benchmark_filter=gemm/kernel...]
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#ifdef BPNET_BENCH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <unistd.h>
+#endif
+
+#include <cstdlib>
 
 #include <memory>
 #include <vector>
@@ -34,9 +42,10 @@ GemmShape shape_for(Product p, std::size_t batch, std::size_t out, std::size_t i
 }
 
 // The kernels set side by side: the reference loops, OpenBLAS's sgemm (what
-// bpnet used before its own kernel), and bpnet's packed GEMM in each
-// instruction set; each fast one on 1 and 2 threads.
-enum Kernel { kReference, kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512 };
+// bpnet used before its own kernel), bpnet's packed GEMM in each instruction
+// set, and oneDNN's sgemm (its JIT kernels for this CPU) when built in; each
+// fast one on 1 and 2 threads.
+enum Kernel { kReference, kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512, kOneDnn };
 
 bpnet::Isa isa_of(Kernel kernel) {
   return kernel == kPackedAvx512 ? bpnet::Isa::avx512 : kernel == kPackedAvx2 ? bpnet::Isa::avx2 : bpnet::Isa::plain;
@@ -61,6 +70,9 @@ void BM_Gemm(benchmark::State& state) {
   const std::size_t lda = s.trans_a == Transpose::yes ? s.m : s.k;
   const std::size_t ldb = s.trans_b == Transpose::yes ? s.k : s.n;
   openblas_set_num_threads(threads);
+#ifdef BPNET_BENCH_ONEDNN
+  omp_set_num_threads(threads);
+#endif
   std::unique_ptr<bpnet::ThreadTeam> team = threads > 1 ? std::make_unique<bpnet::ThreadTeam>(threads) : nullptr;
   for (auto _ : state) {
     switch (kernel) {
@@ -73,6 +85,14 @@ void BM_Gemm(benchmark::State& state) {
                     static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data(), static_cast<int>(lda), b.data(),
                     static_cast<int>(ldb), 0.0f, c.data(), static_cast<int>(s.n));
         break;
+#ifdef BPNET_BENCH_ONEDNN
+      case kOneDnn:
+        dnnl_sgemm(s.trans_a == Transpose::yes ? 'T' : 'N', s.trans_b == Transpose::yes ? 'T' : 'N',
+                   static_cast<dnnl_dim_t>(s.m), static_cast<dnnl_dim_t>(s.n), static_cast<dnnl_dim_t>(s.k), 1.0f,
+                   a.data(), static_cast<dnnl_dim_t>(lda), b.data(), static_cast<dnnl_dim_t>(ldb), 0.0f, c.data(),
+                   static_cast<dnnl_dim_t>(s.n));
+        break;
+#endif
       default:
         bpnet::gemm_packed(isa_of(kernel), s, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n, team.get());
     }
@@ -86,13 +106,17 @@ void BM_Gemm(benchmark::State& state) {
 // (B, out, in) of each Linear layer in torch-seed and keras-seed and of the
 // big networks' widest layer, and the three products each needs.
 void GemmCases(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512)", "threads", "product", "B", "out", "in"});
+  b->ArgNames({"kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512,5 onednn)", "threads", "product", "B", "out", "in"});
+  std::vector<long> kernels = {kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512};
+#ifdef BPNET_BENCH_ONEDNN
+  kernels.push_back(kOneDnn);
+#endif
   const std::vector<std::vector<long>> layers = {
       {128, 128, 784}, {128, 64, 128}, {128, 10, 64}, {64, 128, 784}, {128, 1000, 784}};
   for (const auto& layer : layers) {
     for (long product : {kForward, kInputGrad, kWeightGrad}) {
       b->Args({kReference, 1, product, layer[0], layer[1], layer[2]});
-      for (long kernel : {kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512}) {
+      for (long kernel : kernels) {
         for (long threads : {1, 2}) {
           if (kernel == kPackedPlain && threads == 2) continue;
           b->Args({kernel, threads, product, layer[0], layer[1], layer[2]});
@@ -138,4 +162,19 @@ BENCHMARK(BM_OneImage)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+#ifdef BPNET_BENCH_ONEDNN
+  // OpenMP threads (oneDNN's) that spin after each call would slow down the
+  // next benchmark's threads: they must sleep instead, which the OpenMP
+  // runtime reads from the environment before main, so run again with it set.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+  }
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
