@@ -12,7 +12,6 @@
 #endif
 
 #include <cstdlib>
-
 #include <memory>
 #include <vector>
 

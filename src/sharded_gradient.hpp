@@ -5,10 +5,10 @@
 // gradient buffer, on the kernel threads (shard s on thread s mod threads,
 // its products computed alone; with fewer shards than threads, one shard at
 // a time with its products cut over the threads); then the shard gradients
-// are summed in shard order 0, 1, ..., S-1 and added to the model's gradient. The sum does not depend
-// on which thread (or which process, through the communicator) computed a
-// shard, so a seed and a shard count give the same model for any thread or
-// process count.
+// are summed in shard order 0, 1, ..., S-1 and added to the model's
+// gradient. The sum does not depend on which thread (or which process,
+// through the communicator) computed a shard, so a seed and a shard count
+// give the same model for any thread or process count.
 //
 // What changes with S: the order of the floating-point sums (not the
 // mathematics), and BatchNorm1d, which normalises each shard by its own

@@ -169,8 +169,8 @@ void Trainer::begin_epoch() {
 std::optional<EpochRecord> Trainer::run_epoch(const StepCallback& on_step) {
   if (finished()) throw ConfigError("the run is already finished");
   const auto start = std::chrono::steady_clock::now();
+  sharded_->use_own_thread_count();  // for zeroing, the batches' conversion and the update too
   if (!in_epoch_) begin_epoch();
-  sharded_->use_own_thread_count();  // for the batches' conversion and the update too
   // The order is a function of the Rng state alone, so a resumed epoch
   // replays exactly the shuffle it was interrupted in.
   Rng epoch_rng(0);

@@ -284,8 +284,9 @@ struct PackedB {
   // Where K's slice from pc on begins (the slices before it are kKc deep).
   std::size_t slice_offset(std::size_t pc) const { return pc * ((n + nr - 1) / nr * nr); }
   const float* slice(std::size_t pc) const { return panels.data() + slice_offset(pc); }
-  bool packs(const Operand& b, std::size_t n_, std::size_t k_, std::size_t nr_) const {
-    return b.data == data && b.ld == ld && b.transposed == transposed && n_ == n && k_ == k && nr_ == nr;
+  bool packs(const Operand& b, std::size_t columns, std::size_t depth, std::size_t panel_width) const {
+    return b.data == data && b.ld == ld && b.transposed == transposed && columns == n && depth == k &&
+           panel_width == nr;
   }
 };
 
