@@ -11,6 +11,7 @@
 #include "bpnet/error.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
+#include "kernels/kernel_threads.hpp"
 #include "parallel/thread_team.hpp"
 #include "sharded_gradient.hpp"
 #include "test_support.hpp"
@@ -39,6 +40,29 @@ TEST(ThreadTeam, AMembersExceptionReachesTheCallerAndTheTeamGoesOn) {
   std::atomic<int> runs{0};
   team.run([&](int) { runs.fetch_add(1); });
   EXPECT_EQ(runs.load(), 3);
+}
+
+// Work run on the kernel team finds the team busy from every member, the
+// calling thread included, so its products compute alone; once it ends, the
+// next caller gets the team again.
+TEST(KernelThreads, WorkOnTheTeamComputesAloneFromEveryMember) {
+  set_kernel_threads(2);
+  std::atomic<int> members_alone{0};
+  bool outer_had_team = false;
+  with_kernel_team([&](ThreadTeam* team) {
+    ASSERT_NE(team, nullptr);
+    outer_had_team = true;
+    with_kernel_team([](ThreadTeam* nested) { EXPECT_EQ(nested, nullptr) << "the holding thread itself"; });
+    team->run([&](int) {
+      with_kernel_team([&](ThreadTeam* nested) {
+        if (nested == nullptr) ++members_alone;
+      });
+    });
+  });
+  EXPECT_TRUE(outer_had_team);
+  EXPECT_EQ(members_alone.load(), 2);
+  with_kernel_team([](ThreadTeam* team) { EXPECT_NE(team, nullptr) << "the team was not given back"; });
+  set_kernel_threads(0);
 }
 
 TEST(Shards, SplitABatchIntoContiguousNearlyEqualParts) {
