@@ -72,7 +72,7 @@ void ShardedGradient::compute_owned_shards(const Model<float>& model, const Loss
     for (std::size_t s = first_owned_; s < first_owned_ + owned_; ++s) compute(s);
   };
   // Fewer shards than threads: one at a time, each product cut over the team.
-  if (owned_ < static_cast<std::size_t>(threads_) || threads_ == 1) {
+  if (owned_ < static_cast<std::size_t>(threads_)) {
     one_after_another();
     return;
   }

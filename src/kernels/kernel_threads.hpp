@@ -1,7 +1,9 @@
 // Internal: the kernel threads - one team for the process, as OpenBLAS has -
 // that the GEMM and the passes over large arrays split their work over: the
 // optimizer updates (with the finite check in them), zeroing the gradient,
-// the batch's pixel conversion, the activations of a large batch.
+// the batch's pixel conversion, the activations of a large batch; and that
+// take whole units of work in turn, each computing alone: a batch's shards,
+// evaluate()'s batches.
 #pragma once
 
 #include <cstddef>

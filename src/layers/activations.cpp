@@ -31,8 +31,9 @@ void elementwise(ConstMatrixView<T> a, ConstMatrixView<T> b, ConstMatrixView<T> 
 
 // fn(r) for every row of a (rows, cols) block, cut over the kernel threads
 // when the block has enough elements: each costs an exp() or a log(), some
-// forty times an addition, so the bar is lower than for_each_element's
-// (batched inference's 1000 x 10 outputs split; a training batch's do not).
+// forty times an addition, so the bar is lower than for_each_element's (a
+// Predictor's batch of 1000 x 10 outputs splits; a training batch's does
+// not, nor does a piece of evaluate()'s, already on a thread of its own).
 template <typename Fn>
 void for_each_row(std::size_t rows, std::size_t cols, Fn fn) {
   constexpr std::size_t kMinTranscendentals = 4096;
