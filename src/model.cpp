@@ -35,6 +35,14 @@ Model<T>::Model(const ModelSpec& spec) : spec_(spec) {
     param_offset += p;
     buffer_offset += b;
   }
+  linear_before_relu_.assign(layers_.size(), nullptr);
+  linear_after_relu_.assign(layers_.size(), nullptr);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const auto* linear = dynamic_cast<const Linear<T>*>(layers_[i].get());
+    if (linear == nullptr) continue;
+    if (i + 1 < layers_.size() && layers_[i + 1]->type() == "ReLU") linear_before_relu_[i] = linear;
+    if (i > 0 && layers_[i - 1]->type() == "ReLU") linear_after_relu_[i] = linear;
+  }
   // Buffers have fixed starting values (running variance 1); the layers
   // that have them draw nothing from the generator.
   Rng unused(0);
@@ -82,15 +90,27 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
   ws.scratch.resize(layers_.size());
   ws.contexts.resize(layers_.size());
   ws.depth = depth;
-  ConstMatrixView<T> input = x;
-  for (std::size_t i = 0; i < depth; ++i) {
+  auto context = [&](std::size_t i) -> LayerContext<T>& {
     LayerContext<T>& ctx = ws.contexts[i];
     ctx.mode = mode;
     ctx.random = mode == Mode::train ? RandomStream(step.seed, step.step, i) : RandomStream();
     ctx.scratch = &ws.scratch[i];
     ctx.first_row = step.first_row;
-    ws.outputs[i].resize(x.rows, layers_[i]->out_features());
-    layers_[i]->forward(ctx, input, ws.outputs[i]);
+    return ctx;
+  };
+  ConstMatrixView<T> input = x;
+  for (std::size_t i = 0; i < depth; ++i) {
+    const LayerContext<T>& ctx = context(i);
+    const Linear<T>* with_relu = i + 1 < depth ? linear_before_relu_[i] : nullptr;
+    if (with_relu != nullptr) {
+      ws.outputs[i].resize(x.rows, 0);
+      context(++i);
+      ws.outputs[i].resize(x.rows, layers_[i]->out_features());
+      with_relu->forward_then_relu(ctx, input, ws.outputs[i]);
+    } else {
+      ws.outputs[i].resize(x.rows, layers_[i]->out_features());
+      layers_[i]->forward(ctx, input, ws.outputs[i]);
+    }
     input = ws.outputs[i];
   }
   return input;
@@ -123,7 +143,13 @@ void Model<T>::backward(Workspace<T>& ws, ConstMatrixView<T> x, ConstMatrixView<
                                    grads.subspan(param_offsets_[i], layers_[i]->parameter_count()), write);
     if (i == 0) break;  // nobody needs dL/dx of the data itself
     ws.grad_in.resize(x.rows, layers_[i]->in_features());
-    layers_[i]->backward_input(ws.contexts[i], input, ws.outputs[i], dy, ws.grad_in);
+    if (const Linear<T>* after_relu = linear_after_relu_[i]) {
+      // Out comes dL/d(the ReLU's input): the ReLU (no parameters) is done too.
+      after_relu->backward_input_through_relu(ws.contexts[i], input, dy, ws.grad_in);
+      --i;
+    } else {
+      layers_[i]->backward_input(ws.contexts[i], input, ws.outputs[i], dy, ws.grad_in);
+    }
     std::swap(ws.grad_in, ws.grad_out);
     dy = ws.grad_out;
   }

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "bpnet/error.hpp"
 #include "bpnet/gradcheck.hpp"
@@ -248,6 +253,91 @@ TEST(ModelGradient, WritingOverTheBufferEqualsZeroingThenAdding) {
     for (std::size_t i = 0; i < added.size(); ++i) {
       ASSERT_TRUE(written[i] == added[i]) << "parameter " << i << " on " << threads << " threads: " << written[i]
                                           << " against " << added[i];
+    }
+  }
+  set_kernel_threads(0);
+}
+
+// What Model computed before a ReLU next to a Linear ran inside the
+// Linear's products: each layer's own forward, then back-propagation layer
+// by layer. Returns the last output and the parameter gradient.
+std::pair<Matrix<float>, std::vector<float>> one_layer_at_a_time(const Model<float>& model, const Matrix<float>& x,
+                                                                 const Matrix<float>& d_out, std::size_t depth,
+                                                                 const TrainingStep& step) {
+  std::vector<Matrix<float>> outputs(depth);
+  std::vector<std::vector<float>> scratch(depth);
+  std::vector<LayerContext<float>> contexts(depth);
+  std::vector<std::size_t> offsets{0};
+  for (std::size_t i = 0; i < model.depth(); ++i) offsets.push_back(offsets.back() + model.layer(i).parameter_count());
+  ConstMatrixView<float> input = x;
+  for (std::size_t i = 0; i < depth; ++i) {
+    contexts[i] = {Mode::train, RandomStream(step.seed, step.step, i), &scratch[i], step.first_row};
+    outputs[i].resize(x.rows(), model.layer(i).out_features());
+    model.layer(i).forward(contexts[i], input, outputs[i]);
+    input = outputs[i];
+  }
+  std::vector<float> grads(model.parameters().size(), 0.0f);
+  Matrix<float> dy = d_out, dx;
+  for (std::size_t i = depth; i-- > 0;) {
+    const ConstMatrixView<float> in = i == 0 ? ConstMatrixView<float>(x) : ConstMatrixView<float>(outputs[i - 1]);
+    model.layer(i).parameter_gradient(contexts[i], in, dy,
+                                      std::span(grads).subspan(offsets[i], model.layer(i).parameter_count()),
+                                      GradientWrite::overwrite);
+    if (i == 0) break;
+    dx.resize(x.rows(), model.layer(i).in_features());
+    model.layer(i).backward_input(contexts[i], in, outputs[i], dy, dx);
+    std::swap(dx, dy);
+  }
+  return {outputs[depth - 1], grads};
+}
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// A ReLU right after a Linear runs inside its forward product, and one right
+// before a Linear inside that Linear's dx: the same floats as running every
+// layer on its own, forward and back, on one and on two threads (the
+// products cut into tiles), for a ReLU in the middle, at the end, first,
+// before a Dropout, and for a forward stopping between a Linear and its ReLU.
+TEST(ModelGradient, AReluInsideTheLinearProductsGivesTheFloatsOfEachLayerOnItsOwn) {
+  const LayerSpec relu = plain("ReLU");
+  const std::vector<std::vector<LayerSpec>> stacks = {
+      {linear(96), relu, linear(40), relu, linear(3), plain("LogSoftmax")},
+      {linear(96), relu, {"Dropout", {{"p", 0.3}}}, linear(40), relu},
+      {relu, linear(96), relu, linear(3)}};
+  Rng rng(17);
+  Matrix<float> x(130, 300);
+  for (std::size_t i = 0; i < x.rows() * x.cols(); ++i) x.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  for (std::size_t s = 0; s < stacks.size(); ++s) {
+    ModelSpec spec;
+    spec.inputs = 300;
+    spec.image_rows = 15;
+    spec.image_cols = 20;
+    spec.layers = stacks[s];
+    spec.loss = s == 0 ? LossKind::nll : LossKind::cross_entropy;
+    Model<float> model(spec);
+    model.initialize(Init::torch, rng);
+    for (const std::size_t depth : {model.depth(), std::size_t{1}}) {
+      Matrix<float> d_out(x.rows(), model.layer(depth - 1).out_features());
+      for (std::size_t i = 0; i < d_out.rows() * d_out.cols(); ++i) {
+        d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+      }
+      const TrainingStep step{5, 3, 0};
+      const auto [want_out, want_grads] = one_layer_at_a_time(model, x, d_out, depth, step);
+      for (const int threads : {1, 2}) {
+        set_kernel_threads(threads);
+        Workspace<float> ws;
+        const ConstMatrixView<float> out = model.forward_train(ws, x, depth, step);
+        std::vector<float> grads(model.parameters().size(), std::nanf(""));
+        model.backward(ws, x, d_out, grads, GradientWrite::overwrite);
+        const std::string what = "stack " + std::to_string(s) + ", depth " + std::to_string(depth) + ", " +
+                                 std::to_string(threads) + " threads";
+        EXPECT_TRUE(same_bits({out.data, out.size()}, {want_out.data(), want_out.rows() * want_out.cols()})) << what;
+        // The layers the pass covered (a backward from depth 1 leaves the others' gradients alone).
+        const std::size_t covered = depth == model.depth() ? grads.size() : model.layer(0).parameter_count();
+        EXPECT_TRUE(same_bits(std::span(grads).first(covered), std::span(want_grads).first(covered))) << what;
+      }
     }
   }
   set_kernel_threads(0);

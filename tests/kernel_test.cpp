@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cmath>
 #include <tuple>
 #include <string>
@@ -226,6 +228,97 @@ TEST(Gemm, PlusBiasIsBiasThenProduct) {
     }
     for (std::size_t i = 0; i < fused.size(); ++i) ASSERT_NEAR(fused[i], reference[i], 1e-4) << i;
   }
+}
+
+// Index of the first element whose bits differ, or -1: == would fail on NaN
+// and miss the sign of a zero.
+long first_bit_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) return static_cast<long>(i);
+  }
+  return a.size() == b.size() ? -1 : static_cast<long>(std::min(a.size(), b.size()));
+}
+
+// A finish done by the packed kernel to each tile gives the floats of the
+// product followed by finish_reference over C: on every instruction set,
+// with and without a bias, on one slice of K and on several (the finish
+// must wait for the last), on edge tiles, alone and cut over two threads.
+// A NaN product stays NaN through the ReLU; NaN, -0 and +0 in the mask stop
+// the gradient, as x > 0 does.
+TEST(PackedGemm, FinishInsideTheKernelIsTheProductThenTheFinish) {
+  ThreadTeam two(2);
+  Rng rng(21);
+  const std::vector<Shape> shapes = {{8, 32, 256}, {13, 33, 257}, {128, 128, 784}, {37, 70, 300}, {5, 3100, 9}};
+  for (const Isa isa : kEveryIsa) {
+    if (!cpu_runs(isa)) continue;
+    for (const auto& [m, n, k] : shapes) {
+      for (Transpose ta : {Transpose::no, Transpose::yes}) {
+        for (Transpose tb : {Transpose::no, Transpose::yes}) {
+          const std::size_t lda = ta == Transpose::yes ? m : k, ldb = tb == Transpose::yes ? k : n;
+          std::vector<float> a(m * k), b(k * n), bias(n), mask(m * n), start(m * n);
+          for (auto* v : {&a, &b, &bias, &mask, &start}) {
+            for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
+          }
+          a[a.size() / 2] = std::nanf("");  // a row (or column) of NaN products
+          for (std::size_t i = 0; i < mask.size(); i += 7) mask[i] = std::array{0.0f, -0.0f, std::nanf("")}[i % 3];
+          const GemmShape shape{ta, tb, m, n, k};
+          for (const Finish finish : {Finish::relu, Finish::relu_backward}) {
+            for (const bool with_bias : {false, true}) {
+              const float* bias_or_null = with_bias ? bias.data() : nullptr;
+              const Epilogue<float> epilogue{finish, finish == Finish::relu_backward ? mask.data() : nullptr, n};
+              std::vector<float> expected = start;
+              gemm_packed(isa, shape, 1.0f, a.data(), lda, b.data(), ldb, 0.5f, expected.data(), n, nullptr,
+                          bias_or_null);
+              finish_reference(m, n, epilogue, expected.data(), n);
+              const std::string what = "isa " + std::to_string(static_cast<int>(isa)) + " " + std::to_string(m) +
+                                       "x" + std::to_string(n) + "x" + std::to_string(k) + " ta " +
+                                       std::to_string(ta == Transpose::yes) + " tb " +
+                                       std::to_string(tb == Transpose::yes) + " finish " +
+                                       std::to_string(static_cast<int>(finish)) + " bias " + std::to_string(with_bias);
+              for (ThreadTeam* team : {static_cast<ThreadTeam*>(nullptr), &two}) {
+                std::vector<float> fused = start;
+                gemm_packed(isa, shape, 1.0f, a.data(), lda, b.data(), ldb, 0.5f, fused.data(), n, team,
+                            bias_or_null, epilogue);
+                ASSERT_EQ(first_bit_difference(fused, expected), -1) << what << (team ? " on two threads" : "");
+              }
+              // The finish did something and kept something.
+              const auto zeros = std::count(expected.begin(), expected.end(), 0.0f);
+              EXPECT_GT(zeros, 0) << what;
+              EXPECT_LT(zeros, static_cast<long>(expected.size()) - 1) << what;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Gemm, FinishOnEveryPathIsTheProductThenTheFinish) {
+  // One image (the few-rows path), a batch (the packed kernel) and double (the reference loops).
+  Rng rng(4);
+  for (const std::size_t m : {std::size_t{1}, std::size_t{40}}) {
+    const std::size_t n = 70, k = 300;
+    std::vector<float> x(m * k), w(n * k), bias(n), mask(m * n);
+    for (auto* v : {&x, &w, &bias, &mask}) {
+      for (float& value : *v) value = static_cast<float>(rng.uniform(-1, 1));
+    }
+    const GemmShape forward{Transpose::no, Transpose::yes, m, n, k};
+    std::vector<float> plain(m * n), relu(m * n), masked(m * n);
+    gemm_plus_bias<float>(forward, x.data(), k, w.data(), k, bias.data(), plain.data(), n);
+    gemm_plus_bias<float>(forward, x.data(), k, w.data(), k, bias.data(), relu.data(), n, {Finish::relu});
+    gemm<float>(forward, 1.0f, x.data(), k, w.data(), k, 0.0f, masked.data(), n,
+                {Finish::relu_backward, mask.data(), n});
+    std::vector<float> unmasked(m * n);
+    gemm<float>(forward, 1.0f, x.data(), k, w.data(), k, 0.0f, unmasked.data(), n);
+    for (std::size_t i = 0; i < m * n; ++i) {
+      ASSERT_EQ(relu[i], std::max(plain[i], 0.0f)) << m << " rows, at " << i;
+      ASSERT_EQ(masked[i], mask[i] > 0 ? unmasked[i] : 0.0f) << m << " rows, at " << i;
+    }
+  }
+  std::vector<double> a{1, -2, 3, 4}, b{1, 1}, c(2);
+  gemm<double>({Transpose::no, Transpose::no, 2, 1, 2}, 1.0, a.data(), 2, b.data(), 1, 0.0, c.data(), 1,
+               {Finish::relu});
+  EXPECT_EQ(c, (std::vector<double>{0, 7}));
 }
 
 TEST(Gemm, BetaZeroIgnoresGarbageInC) {

@@ -103,10 +103,24 @@ class Linear final : public Layer<T> {
   void parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
                           std::span<T> grads, GradientWrite write) const override;
 
+  // The forward and then a ReLU's: y = max(x W^T + b, 0), done to each tile
+  // of the product as it is stored (Model runs a ReLU right after a Linear
+  // this way; the product itself is never written).
+  void forward_then_relu(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const;
+  // backward_input and then the backward of the ReLU whose output x is:
+  // dx = dL/d(that ReLU's input) = dy W where x > 0, else 0 (Model
+  // back-propagates through a ReLU right before a Linear this way).
+  void backward_input_through_relu(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+                                   MatrixView<T> dx) const;
+
   MatrixView<T> weight() const { return {weight_, out_, in_}; }
   std::span<T> bias() const { return {bias_, out_}; }
 
  private:
+  // The products, with or without the ReLU's part.
+  void forward_product(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y, bool relu) const;
+  void input_gradient(ConstMatrixView<T> dy, MatrixView<T> dx, const T* relu_output) const;
+
   std::size_t in_, out_;
   T* weight_ = nullptr;       // (out, in)
   T* bias_ = nullptr;         // (out)

@@ -35,7 +35,7 @@ struct TrainingStep {
 // Reused across calls; it grows to the largest batch seen and no further.
 template <typename T>
 struct Workspace {
-  std::vector<Matrix<T>> outputs;         // outputs[i]: (B, width of layer i)
+  std::vector<Matrix<T>> outputs;         // outputs[i]: (B, width of layer i); (B, 0) for a Linear whose ReLU runs inside it
   std::vector<std::vector<T>> scratch;    // scratch[i]: what layer i keeps for backward
   std::vector<LayerContext<T>> contexts;  // the context each layer's forward saw
   Matrix<T> grad_in, grad_out;            // ping-pong dL/d(activation)
@@ -111,6 +111,11 @@ class Model {
   AlignedVector<T> buffers_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   std::vector<std::size_t> param_offsets_;  // where layer i's parameters start
+  // A ReLU next to a Linear runs inside the Linear's products, tile by tile
+  // (Linear::forward_then_relu, backward_input_through_relu): no pass of its
+  // own over the activations. [i]: layer i, when it is a Linear with a ReLU
+  // right after it (before_relu_) or right before it (after_relu_); else null.
+  std::vector<const Linear<T>*> linear_before_relu_, linear_after_relu_;
 };
 
 }  // namespace bpnet

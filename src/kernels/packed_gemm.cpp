@@ -43,11 +43,20 @@ constexpr std::size_t kNc = 3072;
 // Below this many multiply-adds one thread is faster than handing work out.
 constexpr std::size_t kMinParallelMacs = std::size_t{1} << 18;
 
-// A micro-kernel: c (MR, NR, row stride ldc) = alpha * a b + beta * c, with
-// b packed (kc, NR) and a (MR, kc) either packed, (kc, MR) (kPackedA; lda is
-// unused), or read in place: row i at a + i * lda. beta == 0 ignores c.
+// What a micro-kernel does to its tile before storing it: the epilogue's
+// finish on the last slice of K (none on the others), with the tile's part
+// of the mask (rows ldm apart) for relu_backward.
+struct TileFinish {
+  Finish finish = Finish::none;
+  const float* mask = nullptr;
+  std::size_t ldm = 0;
+};
+
+// A micro-kernel: c (MR, NR, row stride ldc) = finish(alpha * a b + beta * c),
+// with b packed (kc, NR) and a (MR, kc) either packed, (kc, MR) (kPackedA;
+// lda is unused), or read in place: row i at a + i * lda. beta == 0 ignores c.
 using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c,
-                             std::size_t ldc, float alpha, float beta);
+                             std::size_t ldc, float alpha, float beta, const TileFinish& finish);
 
 // Element (i, p) of a micro-kernel's A.
 template <std::size_t MR, bool kPackedA>
@@ -64,7 +73,7 @@ struct Kernel {
 
 template <std::size_t MR, std::size_t NR, bool kPackedA>
 void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c, std::size_t ldc,
-                  float alpha, float beta) {
+                  float alpha, float beta, const TileFinish& finish) {
   float acc[MR][NR] = {};
   for (std::size_t p = 0; p < kc; ++p, b += NR) {
     for (std::size_t i = 0; i < MR; ++i) {
@@ -75,6 +84,7 @@ void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* 
     for (std::size_t j = 0; j < NR; ++j) {
       float& out = c[i * ldc + j];
       out = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * out;
+      out = finish_element(finish.finish, out, finish.mask == nullptr ? nullptr : finish.mask + i * finish.ldm + j);
     }
   }
 }
@@ -83,7 +93,8 @@ void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* 
 // sixteen ymm registers.
 template <bool kPackedA>
 __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float* a, std::size_t lda, const float* b,
-                                                      float* c, std::size_t ldc, float alpha, float beta) {
+                                                      float* c, std::size_t ldc, float alpha, float beta,
+                                                      const TileFinish& finish) {
   constexpr int kRows = 6;
   __m256 acc[kRows][2];
 #pragma GCC unroll 6
@@ -106,6 +117,16 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
       r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
       r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
     }
+    // max(0, r) returns r for r = -0 and NaN, as std::max(r, 0) does.
+    const __m256 zero = _mm256_setzero_ps();
+    if (finish.finish == Finish::relu) {
+      r0 = _mm256_max_ps(zero, r0);
+      r1 = _mm256_max_ps(zero, r1);
+    } else if (finish.finish == Finish::relu_backward) {
+      const float* mask = finish.mask + static_cast<std::size_t>(i) * finish.ldm;
+      r0 = _mm256_and_ps(r0, _mm256_cmp_ps(_mm256_loadu_ps(mask), zero, _CMP_GT_OQ));
+      r1 = _mm256_and_ps(r1, _mm256_cmp_ps(_mm256_loadu_ps(mask + 8), zero, _CMP_GT_OQ));
+    }
     _mm256_storeu_ps(row, r0);
     _mm256_storeu_ps(row + 8, r1);
   }
@@ -120,7 +141,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
 template <int MR, bool kPackedA>
 __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, std::size_t lda,
                                                        const float* b, float* c, std::size_t ldc, float alpha,
-                                                       float beta) {
+                                                       float beta, const TileFinish& finish) {
   __m512 acc[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -142,6 +163,18 @@ __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const floa
     if (beta != 0.0f) {
       r0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row), r0);
       r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16), r1);
+    }
+    // max(0, r) as in kernel_avx2; the all-lanes masked form because GCC 12
+    // warns of the undefined passthrough in _mm512_max_ps.
+    const __m512 zero = _mm512_setzero_ps();
+    const __mmask16 all = 0xffff;
+    if (finish.finish == Finish::relu) {
+      r0 = _mm512_maskz_max_ps(all, zero, r0);
+      r1 = _mm512_maskz_max_ps(all, zero, r1);
+    } else if (finish.finish == Finish::relu_backward) {
+      const float* mask = finish.mask + static_cast<std::size_t>(i) * finish.ldm;
+      r0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(mask), zero, _CMP_GT_OQ), r0);
+      r1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(mask + 16), zero, _CMP_GT_OQ), r1);
     }
     _mm512_storeu_ps(row, r0);
     _mm512_storeu_ps(row + 16, r1);
@@ -323,7 +356,7 @@ struct PackedB {
 // float either way, so the result does not depend on which path read it.
 void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transposed, const PackedB* packed_all_b,
                 std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1, std::size_t k, float alpha,
-                float beta, const float* bias, float* c, std::size_t ldc) {
+                float beta, const float* bias, float* c, std::size_t ldc, const Epilogue<float>& epilogue) {
   PackBuffers& buffers = thread_buffers();
   const std::size_t mr = kernel.mr, nr = kernel.nr;
   float* tile = buffers.tile.get(mr * nr);
@@ -335,6 +368,7 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
       // Later slices add to the first; with a bias, the first adds to it.
       const bool bias_first = pc == 0 && bias != nullptr;
       const float beta_here = pc == 0 && bias == nullptr ? beta : 1.0f;
+      const bool last_slice = pc + kc == k;  // the epilogue's finish goes with it
       const float* packed_b = nullptr;
       if (packed_all_b != nullptr) {
         packed_b = packed_all_b->slice(pc) + jc * kc;
@@ -364,15 +398,20 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
               // The tile's bias goes in just before its product, by the thread that computes it.
               for (std::size_t i = 0; i < rows; ++i) std::copy_n(bias + jc + jr, cols, c_tile + i * ldc);
             }
+            const TileFinish finish = last_slice ? TileFinish{epilogue.finish, epilogue.mask_at(ic + ir, jc + jr),
+                                                              epilogue.ld_mask}
+                                                 : TileFinish{};
             if (rows == mr && cols == nr) {
-              run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here);
+              run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here, finish);
               continue;
             }
-            run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f);
+            run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f, TileFinish{});
             for (std::size_t i = 0; i < rows; ++i) {
               for (std::size_t j = 0; j < cols; ++j) {
                 float& out = c_tile[i * ldc + j];
                 out = beta_here == 0.0f ? tile[i * nr + j] : tile[i * nr + j] + beta_here * out;
+                out = finish_element(finish.finish, out,
+                                     finish.mask == nullptr ? nullptr : finish.mask + i * finish.ldm + j);
               }
             }
           }
@@ -438,7 +477,8 @@ ReusePackedWeights::ReusePackedWeights(std::span<const float> weights)
 ReusePackedWeights::~ReusePackedWeights() { reuse_scope = outer_; }
 
 void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
-                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team, const float* bias) {
+                 std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team, const float* bias,
+                 const Epilogue<float>& epilogue) {
   if (s.m == 0 || s.n == 0) return;
   if (s.k == 0) {
     if (bias != nullptr) {
@@ -446,6 +486,7 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
     } else {
       scale_by_beta(s.m, s.n, beta, c, ldc);
     }
+    finish_reference(s.m, s.n, epilogue, c, ldc);
     return;
   }
   const Kernel& kernel = kernel_for(isa);
@@ -457,7 +498,7 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
                                   : static_cast<std::size_t>(team->size());
   const PackedB* packed_b = reused_packing(kernel, op_b_transposed, s.n, s.k);
   if (members == 1) {
-    gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, 0, s.n, s.k, alpha, beta, bias, c, ldc);
+    gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, 0, s.n, s.k, alpha, beta, bias, c, ldc, epilogue);
     return;
   }
   // Cut C in whole tiles: along the side the caller asks for, or else the
@@ -473,9 +514,11 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
     const std::size_t last = std::min(tiles * (t + 1) / members * step, split_rows ? s.m : s.n);
     if (first == last) return;
     if (split_rows) {
-      gemm_block(kernel, op_a, op_b_transposed, packed_b, first, last, 0, s.n, s.k, alpha, beta, bias, c, ldc);
+      gemm_block(kernel, op_a, op_b_transposed, packed_b, first, last, 0, s.n, s.k, alpha, beta, bias, c, ldc,
+                 epilogue);
     } else {
-      gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, first, last, s.k, alpha, beta, bias, c, ldc);
+      gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, first, last, s.k, alpha, beta, bias, c, ldc,
+                 epilogue);
     }
   });
 }

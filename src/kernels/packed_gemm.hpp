@@ -19,10 +19,11 @@ class ThreadTeam;
 // same operations in the same order whatever the split, so the result is
 // bit-identical for any team size (and nullptr: the calling thread alone).
 // With a bias (N values), C = alpha * op(A) op(B) + bias in every row
-// (beta is not used), as bias-then-beta-1 would compute it.
+// (beta is not used), as bias-then-beta-1 would compute it. The epilogue's
+// finish is done to each tile as its last slice of K is stored.
 void gemm_packed(Isa isa, const GemmShape& shape, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team,
-                 const float* bias = nullptr);
+                 const float* bias = nullptr, const Epilogue<float>& epilogue = {});
 
 // While one lives on a thread, each product that thread runs with an op(B)
 // lying inside `weights` (a model's parameters, which must not change

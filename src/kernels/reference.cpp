@@ -21,6 +21,19 @@ void gemm_reference(const GemmShape& s, T alpha, const T* a, std::size_t lda, co
   }
 }
 
+template <typename T>
+void finish_reference(std::size_t m, std::size_t n, const Epilogue<T>& epilogue, T* c, std::size_t ldc) {
+  if (epilogue.finish == Finish::none) return;
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      T& out = c[i * ldc + j];
+      out = finish_element(epilogue.finish, out, epilogue.mask_at(i, j));
+    }
+  }
+}
+
+template void finish_reference<float>(std::size_t, std::size_t, const Epilogue<float>&, float*, std::size_t);
+template void finish_reference<double>(std::size_t, std::size_t, const Epilogue<double>&, double*, std::size_t);
 template void gemm_reference<float>(const GemmShape&, float, const float*, std::size_t,
                                     const float*, std::size_t, float, float*, std::size_t);
 template void gemm_reference<double>(const GemmShape&, double, const double*, std::size_t,

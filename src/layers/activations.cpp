@@ -75,9 +75,12 @@ void ReLU<T>::forward(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, Matr
   for_each_element(x.size(), [&](std::size_t i) { y.data[i] = std::max(x.data[i], T(0)); });
 }
 template <typename T>
-void ReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> y, ConstMatrixView<T> dy,
-                             MatrixView<T> dx) const {
-  elementwise<T>(x, y, dy, dx, [](T xi, T, T dyi) { return xi > T(0) ? dyi : T(0); });
+void ReLU<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/, ConstMatrixView<T> y,
+                             ConstMatrixView<T> dy, MatrixView<T> dx) const {
+  // y > 0 exactly where x > 0 (y = max(x, 0); NaN stays NaN), and x is not
+  // read: a Linear that runs this ReLU inside its product (Model) leaves its
+  // own output unwritten.
+  for_each_element(dx.size(), [&](std::size_t i) { dx.data[i] = y.data[i] > T(0) ? dy.data[i] : T(0); });
 }
 
 template <typename T>

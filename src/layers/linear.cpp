@@ -45,21 +45,43 @@ void Linear<T>::initialize(Init init, Rng& rng) {
 }
 
 template <typename T>
-void Linear<T>::forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const {
+void Linear<T>::forward_product(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y, bool relu) const {
   // y = x W^T + b. Training cuts it by y's columns, so that each kernel thread
   // uses the rows of W it updates; inference lets the kernel cut it (large
   // batches by rows, so each thread reads half of x, not all of it).
   const GemmSplit split = ctx.mode == Mode::train ? GemmSplit::columns : GemmSplit::any;
   gemm_plus_bias<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, split}, x.data, in_, weight_, in_, bias_,
-                    y.data, out_);
+                    y.data, out_, {relu ? Finish::relu : Finish::none});
+}
+
+template <typename T>
+void Linear<T>::input_gradient(ConstMatrixView<T> dy, MatrixView<T> dx, const T* relu_output) const {
+  // dx (B, in) = dy (B, out) W (out, in), kept where relu_output (B, in) > 0.
+  const Epilogue<T> through_relu{relu_output != nullptr ? Finish::relu_backward : Finish::none, relu_output, in_};
+  gemm<T>({Transpose::no, Transpose::no, dy.rows, in_, out_}, T(1), dy.data, out_, weight_, in_, T(0), dx.data, in_,
+          through_relu);
+}
+
+template <typename T>
+void Linear<T>::forward(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const {
+  forward_product(ctx, x, y, false);
+}
+
+template <typename T>
+void Linear<T>::forward_then_relu(const LayerContext<T>& ctx, ConstMatrixView<T> x, MatrixView<T> y) const {
+  forward_product(ctx, x, y, true);
 }
 
 template <typename T>
 void Linear<T>::backward_input(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> /*x*/, ConstMatrixView<T> /*y*/,
                                ConstMatrixView<T> dy, MatrixView<T> dx) const {
-  // dx (B, in) = dy (B, out) W (out, in).
-  gemm<T>({Transpose::no, Transpose::no, dy.rows, in_, out_}, T(1), dy.data, out_, weight_, in_,
-          T(0), dx.data, in_);
+  input_gradient(dy, dx, nullptr);
+}
+
+template <typename T>
+void Linear<T>::backward_input_through_relu(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x,
+                                            ConstMatrixView<T> dy, MatrixView<T> dx) const {
+  input_gradient(dy, dx, x.data);
 }
 
 template <typename T>
