@@ -103,8 +103,10 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
     const LayerContext<T>& ctx = context(i);
     const Linear<T>* with_relu = i + 1 < depth ? linear_before_relu_[i] : nullptr;
     if (with_relu != nullptr) {
+      // The ReLU runs inside the Linear's product, which is never stored.
       ws.outputs[i].resize(x.rows, 0);
-      context(++i);
+      ++i;
+      context(i);
       ws.outputs[i].resize(x.rows, layers_[i]->out_features());
       with_relu->forward_then_relu(ctx, input, ws.outputs[i]);
     } else {

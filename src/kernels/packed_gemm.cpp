@@ -43,20 +43,13 @@ constexpr std::size_t kNc = 3072;
 // Below this many multiply-adds one thread is faster than handing work out.
 constexpr std::size_t kMinParallelMacs = std::size_t{1} << 18;
 
-// What a micro-kernel does to its tile before storing it: the epilogue's
-// finish on the last slice of K (none on the others), with the tile's part
-// of the mask (rows ldm apart) for relu_backward.
-struct TileFinish {
-  Finish finish = Finish::none;
-  const float* mask = nullptr;
-  std::size_t ldm = 0;
-};
-
 // A micro-kernel: c (MR, NR, row stride ldc) = finish(alpha * a b + beta * c),
 // with b packed (kc, NR) and a (MR, kc) either packed, (kc, MR) (kPackedA;
 // lda is unused), or read in place: row i at a + i * lda. beta == 0 ignores c.
+// `finish` is the tile's: the product's epilogue with its mask at the tile,
+// on the last slice of K; none on the others.
 using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c,
-                             std::size_t ldc, float alpha, float beta, const TileFinish& finish);
+                             std::size_t ldc, float alpha, float beta, const Epilogue<float>& finish);
 
 // Element (i, p) of a micro-kernel's A.
 template <std::size_t MR, bool kPackedA>
@@ -73,7 +66,7 @@ struct Kernel {
 
 template <std::size_t MR, std::size_t NR, bool kPackedA>
 void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c, std::size_t ldc,
-                  float alpha, float beta, const TileFinish& finish) {
+                  float alpha, float beta, const Epilogue<float>& finish) {
   float acc[MR][NR] = {};
   for (std::size_t p = 0; p < kc; ++p, b += NR) {
     for (std::size_t i = 0; i < MR; ++i) {
@@ -84,7 +77,7 @@ void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* 
     for (std::size_t j = 0; j < NR; ++j) {
       float& out = c[i * ldc + j];
       out = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * out;
-      out = finish_element(finish.finish, out, finish.mask == nullptr ? nullptr : finish.mask + i * finish.ldm + j);
+      out = finish_element(finish.finish, out, finish.mask_at(i, j));
     }
   }
 }
@@ -94,7 +87,7 @@ void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* 
 template <bool kPackedA>
 __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float* a, std::size_t lda, const float* b,
                                                       float* c, std::size_t ldc, float alpha, float beta,
-                                                      const TileFinish& finish) {
+                                                      const Epilogue<float>& finish) {
   constexpr int kRows = 6;
   __m256 acc[kRows][2];
 #pragma GCC unroll 6
@@ -123,7 +116,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
       r0 = _mm256_max_ps(zero, r0);
       r1 = _mm256_max_ps(zero, r1);
     } else if (finish.finish == Finish::relu_backward) {
-      const float* mask = finish.mask + static_cast<std::size_t>(i) * finish.ldm;
+      const float* mask = finish.mask_at(static_cast<std::size_t>(i), 0);
       r0 = _mm256_and_ps(r0, _mm256_cmp_ps(_mm256_loadu_ps(mask), zero, _CMP_GT_OQ));
       r1 = _mm256_and_ps(r1, _mm256_cmp_ps(_mm256_loadu_ps(mask + 8), zero, _CMP_GT_OQ));
     }
@@ -141,7 +134,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
 template <int MR, bool kPackedA>
 __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, std::size_t lda,
                                                        const float* b, float* c, std::size_t ldc, float alpha,
-                                                       float beta, const TileFinish& finish) {
+                                                       float beta, const Epilogue<float>& finish) {
   __m512 acc[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -172,7 +165,7 @@ __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const floa
       r0 = _mm512_maskz_max_ps(all, zero, r0);
       r1 = _mm512_maskz_max_ps(all, zero, r1);
     } else if (finish.finish == Finish::relu_backward) {
-      const float* mask = finish.mask + static_cast<std::size_t>(i) * finish.ldm;
+      const float* mask = finish.mask_at(static_cast<std::size_t>(i), 0);
       r0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(mask), zero, _CMP_GT_OQ), r0);
       r1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(mask + 16), zero, _CMP_GT_OQ), r1);
     }
@@ -398,20 +391,19 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
               // The tile's bias goes in just before its product, by the thread that computes it.
               for (std::size_t i = 0; i < rows; ++i) std::copy_n(bias + jc + jr, cols, c_tile + i * ldc);
             }
-            const TileFinish finish = last_slice ? TileFinish{epilogue.finish, epilogue.mask_at(ic + ir, jc + jr),
-                                                              epilogue.ld_mask}
-                                                 : TileFinish{};
+            const Epilogue<float> finish =
+                last_slice ? Epilogue<float>{epilogue.finish, epilogue.mask_at(ic + ir, jc + jr), epilogue.ld_mask}
+                           : Epilogue<float>{};
             if (rows == mr && cols == nr) {
               run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here, finish);
               continue;
             }
-            run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f, TileFinish{});
+            run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f, Epilogue<float>{});
             for (std::size_t i = 0; i < rows; ++i) {
               for (std::size_t j = 0; j < cols; ++j) {
                 float& out = c_tile[i * ldc + j];
                 out = beta_here == 0.0f ? tile[i * nr + j] : tile[i * nr + j] + beta_here * out;
-                out = finish_element(finish.finish, out,
-                                     finish.mask == nullptr ? nullptr : finish.mask + i * finish.ldm + j);
+                out = finish_element(finish.finish, out, finish.mask_at(i, j));
               }
             }
           }
