@@ -22,6 +22,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -62,6 +63,7 @@ struct Kernel {
   MicroKernel packed_a;  // A packed
   MicroKernel direct_a;  // A read where it is: an op(A) that is not transposed
   bool simd_packing;     // transposes while packing with AVX2
+  bool fused_beta;       // adds beta * c with one rounding (an FMA), as the edge tiles must too
 };
 
 template <std::size_t MR, std::size_t NR, bool kPackedA>
@@ -175,9 +177,9 @@ __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const floa
 }
 
 const Kernel& kernel_for(Isa isa) {
-  static const Kernel plain{4, 16, kernel_plain<4, 16, true>, kernel_plain<4, 16, false>, false};
-  static const Kernel avx2{6, 16, kernel_avx2<true>, kernel_avx2<false>, true};
-  static const Kernel avx512{8, 32, kernel_avx512<8, true>, kernel_avx512<8, false>, true};
+  static const Kernel plain{4, 16, kernel_plain<4, 16, true>, kernel_plain<4, 16, false>, false, false};
+  static const Kernel avx2{6, 16, kernel_avx2<true>, kernel_avx2<false>, true, true};
+  static const Kernel avx512{8, 32, kernel_avx512<8, true>, kernel_avx512<8, false>, true, true};
   switch (isa) {
     case Isa::avx512: return avx512;
     case Isa::avx2: return avx2;
@@ -398,11 +400,16 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
               run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here, finish);
               continue;
             }
+            // An edge tile: computed whole into the scratch tile, its live part
+            // added to C as the micro-kernel would have (beta 1, the usual
+            // case, is exact either way).
             run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f, Epilogue<float>{});
+            const bool fma = kernel.fused_beta && beta_here != 1.0f;
             for (std::size_t i = 0; i < rows; ++i) {
               for (std::size_t j = 0; j < cols; ++j) {
                 float& out = c_tile[i * ldc + j];
-                out = beta_here == 0.0f ? tile[i * nr + j] : tile[i * nr + j] + beta_here * out;
+                const float product = tile[i * nr + j];
+                out = beta_here == 0.0f ? product : fma ? std::fma(beta_here, out, product) : product + beta_here * out;
                 out = finish_element(finish.finish, out, finish.mask_at(i, j));
               }
             }
