@@ -14,6 +14,7 @@
 #include "kernels/packed_gemm.hpp"
 #include "parallel/thread_team.hpp"
 #include "kernels/small_batch.hpp"
+#include "bpnet/aligned_vector.hpp"
 #include "bpnet/random.hpp"
 
 namespace bpnet {
@@ -287,6 +288,44 @@ TEST(PackedGemm, FinishInsideTheKernelIsTheProductThenTheFinish) {
               EXPECT_LT(zeros, static_cast<long>(expected.size()) - 1) << what;
             }
           }
+        }
+      }
+    }
+  }
+}
+
+// A B whose rows start on cache lines an odd number of lines apart is read
+// in place by the vector kernels (its last, partial panel still packed);
+// the same B one float off a line is packed whole. The same floats either
+// way: on both vector instruction sets, one and several slices of K, a
+// padded leading dimension, alone and cut over two threads, with a bias.
+TEST(PackedGemm, BReadInPlaceGivesTheFloatsOfPackedB) {
+  ThreadTeam two(2);
+  Rng rng(41);
+  struct Case {
+    std::size_t m, n, k, ldb;
+  };
+  for (const Isa isa : {Isa::avx2, Isa::avx512}) {
+    if (!cpu_runs(isa)) continue;
+    for (const Case& t : std::vector<Case>{{128, 784, 128, 784}, {37, 784, 300, 784}, {64, 390, 64, 400}, {9, 48, 520, 48}}) {
+      std::vector<float> a(t.m * t.k), bias(t.n), start(t.m * t.n);
+      AlignedVector<float> lined(t.k * t.ldb), off_line(t.k * t.ldb + 1);
+      for (auto* v : {&a, &bias, &start}) {
+        for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
+      }
+      for (float& x : lined) x = static_cast<float>(rng.uniform(-1, 1));
+      std::copy(lined.begin(), lined.end(), off_line.begin() + 1);
+      const GemmShape shape{Transpose::no, Transpose::no, t.m, t.n, t.k};
+      for (ThreadTeam* team : {static_cast<ThreadTeam*>(nullptr), &two}) {
+        for (const float* with_bias : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+          std::vector<float> in_place = start, packed = start;
+          gemm_packed(isa, shape, 1.0f, a.data(), t.k, lined.data(), t.ldb, 1.0f, in_place.data(), t.n, team,
+                      with_bias);
+          gemm_packed(isa, shape, 1.0f, a.data(), t.k, off_line.data() + 1, t.ldb, 1.0f, packed.data(), t.n, team,
+                      with_bias);
+          EXPECT_EQ(first_bit_difference(in_place, packed), -1)
+              << "isa " << static_cast<int>(isa) << " " << t.m << "x" << t.n << "x" << t.k << " ldb " << t.ldb
+              << (team ? " on two threads" : "") << (with_bias ? " with a bias" : "");
         }
       }
     }

@@ -8,9 +8,11 @@
 // Packing lays out op(B) as panels (kc, NR) and a transposed op(A) as panels
 // (kc, MR), the NR (or MR) values of one k side by side, zero-padded past the
 // edges so every micro-kernel call computes a full tile; a non-transposed
-// op(A) is read in place, row by row. The edge tiles of C go through a
-// scratch tile. One B micro-panel (KC x NR) stays in L1 while the MR-row
-// panels of the A block (MC x KC, in L2) stream by.
+// op(A) is read in place, row by row, and so are the full panels of an op(B)
+// whose rows run along N and start on lines an odd number apart
+// (reads_b_in_place). The edge tiles of C go through a scratch tile. One B
+// micro-panel (KC x NR) stays in L1 while the MR-row panels of the A block
+// (MC x KC, in L2) stream by.
 //
 // Why not OpenBLAS (which bpnet used until this kernel measured faster, see
 // docs/performance.md): at the preset shapes (batch 64-128) OpenBLAS's
@@ -23,6 +25,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -45,12 +48,13 @@ constexpr std::size_t kNc = 3072;
 constexpr std::size_t kMinParallelMacs = std::size_t{1} << 18;
 
 // A micro-kernel: c (MR, NR, row stride ldc) = finish(alpha * a b + beta * c),
-// with b packed (kc, NR) and a (MR, kc) either packed, (kc, MR) (kPackedA;
+// with b (kc, NR) either packed (kPackedB; ldb is unused) or read in place:
+// row p at b + p * ldb; and a (MR, kc) either packed, (kc, MR) (kPackedA;
 // lda is unused), or read in place: row i at a + i * lda. beta == 0 ignores c.
 // `finish` is the tile's: the product's epilogue with its mask at the tile,
 // on the last slice of K; none on the others.
-using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c,
-                             std::size_t ldc, float alpha, float beta, const Epilogue<float>& finish);
+using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                             float* c, std::size_t ldc, float alpha, float beta, const Epilogue<float>& finish);
 
 // Element (i, p) of a micro-kernel's A.
 template <std::size_t MR, bool kPackedA>
@@ -60,17 +64,19 @@ inline const float& a_at(const float* a, std::size_t lda, std::size_t i, std::si
 
 struct Kernel {
   std::size_t mr, nr;
-  MicroKernel packed_a;  // A packed
-  MicroKernel direct_a;  // A read where it is: an op(A) that is not transposed
+  // [A packed][B packed]: A read where it is (an op(A) that is not
+  // transposed) or packed; B the same (reads_b_in_place).
+  MicroKernel run[2][2];
   bool simd_packing;     // transposes while packing with AVX2
   bool fused_beta;       // adds beta * c with one rounding (an FMA), as the edge tiles must too
 };
 
-template <std::size_t MR, std::size_t NR, bool kPackedA>
-void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* b, float* c, std::size_t ldc,
-                  float alpha, float beta, const Epilogue<float>& finish) {
+template <std::size_t MR, std::size_t NR, bool kPackedA, bool kPackedB>
+void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c,
+                  std::size_t ldc, float alpha, float beta, const Epilogue<float>& finish) {
+  const std::size_t b_step = kPackedB ? NR : ldb;
   float acc[MR][NR] = {};
-  for (std::size_t p = 0; p < kc; ++p, b += NR) {
+  for (std::size_t p = 0; p < kc; ++p, b += b_step) {
     for (std::size_t i = 0; i < MR; ++i) {
       for (std::size_t j = 0; j < NR; ++j) acc[i][j] += a_at<MR, kPackedA>(a, lda, i, p) * b[j];
     }
@@ -86,15 +92,16 @@ void kernel_plain(std::size_t kc, const float* a, std::size_t lda, const float* 
 
 // 6 x 16: twelve accumulators, two B vectors and one broadcast of the
 // sixteen ymm registers.
-template <bool kPackedA>
+template <bool kPackedA, bool kPackedB>
 __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float* a, std::size_t lda, const float* b,
-                                                      float* c, std::size_t ldc, float alpha, float beta,
-                                                      const Epilogue<float>& finish) {
+                                                      std::size_t ldb, float* c, std::size_t ldc, float alpha,
+                                                      float beta, const Epilogue<float>& finish) {
   constexpr int kRows = 6;
+  const std::size_t b_step = kPackedB ? 16 : ldb;  // a constant the loads fold in, for packed panels
   __m256 acc[kRows][2];
 #pragma GCC unroll 6
   for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  for (std::size_t p = 0; p < kc; ++p, b += 16) {
+  for (std::size_t p = 0; p < kc; ++p, b += b_step) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
@@ -133,15 +140,16 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(std::size_t kc, const float
 // over the vector type would need helpers with target attributes of their
 // own, and GCC does not inline those across instruction sets (a lane sum
 // called out of the AVX-512 few-rows kernel made it 2.5x slower).
-template <int MR, bool kPackedA>
+template <int MR, bool kPackedA, bool kPackedB>
 __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const float* a, std::size_t lda,
-                                                       const float* b, float* c, std::size_t ldc, float alpha,
-                                                       float beta, const Epilogue<float>& finish) {
+                                                       const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                                                       float alpha, float beta, const Epilogue<float>& finish) {
+  const std::size_t b_step = kPackedB ? 32 : ldb;
   __m512 acc[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
 #pragma GCC unroll 4
-  for (std::size_t p = 0; p < kc; ++p, b += 32) {
+  for (std::size_t p = 0; p < kc; ++p, b += b_step) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
@@ -177,9 +185,21 @@ __attribute__((target("avx512f"))) void kernel_avx512(std::size_t kc, const floa
 }
 
 const Kernel& kernel_for(Isa isa) {
-  static const Kernel plain{4, 16, kernel_plain<4, 16, true>, kernel_plain<4, 16, false>, false, false};
-  static const Kernel avx2{6, 16, kernel_avx2<true>, kernel_avx2<false>, true, true};
-  static const Kernel avx512{8, 32, kernel_avx512<8, true>, kernel_avx512<8, false>, true, true};
+  static const Kernel plain{4,
+                            16,
+                            {{kernel_plain<4, 16, false, false>, kernel_plain<4, 16, false, true>},
+                             {kernel_plain<4, 16, true, false>, kernel_plain<4, 16, true, true>}},
+                            false,
+                            false};
+  static const Kernel avx2{
+      6, 16, {{kernel_avx2<false, false>, kernel_avx2<false, true>}, {kernel_avx2<true, false>, kernel_avx2<true, true>}},
+      true, true};
+  static const Kernel avx512{8,
+                             32,
+                             {{kernel_avx512<8, false, false>, kernel_avx512<8, false, true>},
+                              {kernel_avx512<8, true, false>, kernel_avx512<8, true, true>}},
+                             true,
+                             true};
   switch (isa) {
     case Isa::avx512: return avx512;
     case Isa::avx2: return avx2;
@@ -342,6 +362,19 @@ struct PackedB {
   }
 };
 
+// Whether the micro-kernel reads the full panels of op(B) where they are:
+// an op(B) whose rows run along N (B not transposed), each starting on a
+// cache line (aligned vector loads), rows an odd number of lines apart, so
+// that a panel's kc rows fall in all of L1's sets rather than a few of them.
+// Then op(B) need not be copied into panels: dW = dy^T x copied all of x on
+// every thread, 11% of that product (perf, kernels_bench).
+bool reads_b_in_place(const Kernel& kernel, const Operand& b_transposed) {
+  const std::size_t line = 64 / sizeof(float);
+  return kernel.simd_packing && b_transposed.transposed &&
+         reinterpret_cast<std::uintptr_t>(b_transposed.data) % 64 == 0 && b_transposed.ld % line == 0 &&
+         (b_transposed.ld / line) % 2 == 1;
+}
+
 // C's rows [m0, m1) and columns [n0, n1): the whole blocked algorithm on one
 // thread. The block's edges lie on the tile grid of all of C (m0 a multiple
 // of MR, n0 of NR), so each tile is the same whichever block holds it.
@@ -354,6 +387,7 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
                 float beta, const float* bias, float* c, std::size_t ldc, const Epilogue<float>& epilogue) {
   PackBuffers& buffers = thread_buffers();
   const std::size_t mr = kernel.mr, nr = kernel.nr;
+  const bool direct_b = packed_all_b == nullptr && reads_b_in_place(kernel, b_transposed);
   float* tile = buffers.tile.get(mr * nr);
   for (std::size_t jc = n0; jc < n1; jc += kNc) {
     const std::size_t nc = std::min(kNc, n1 - jc);
@@ -365,11 +399,14 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
       const float beta_here = pc == 0 && bias == nullptr ? beta : 1.0f;
       const bool last_slice = pc + kc == k;  // the epilogue's finish goes with it
       const float* packed_b = nullptr;
+      // Full panels of a B read in place start at column 0; the rest is packed.
+      const std::size_t in_place_columns = direct_b ? nc / nr * nr : 0;
       if (packed_all_b != nullptr) {
         packed_b = packed_all_b->slice(pc) + jc * kc;
-      } else {
+      } else if (in_place_columns < nc) {
         float* here = buffers.b.get(kc * nc_padded);
-        pack_panels(b_transposed, jc, nc, pc, kc, nr, kernel.simd_packing, here);
+        pack_panels(b_transposed, jc + in_place_columns, nc - in_place_columns, pc, kc, nr, kernel.simd_packing,
+                    here);
         packed_b = here;
       }
       for (std::size_t ic = m0; ic < m1; ic += kMc) {
@@ -381,11 +418,14 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
           pack_panels(a, ic + first_packed, mc - first_packed, pc, kc, mr, kernel.simd_packing, packed_a);
         }
         for (std::size_t jr = 0; jr < nc; jr += nr) {
-          const float* b_panel = packed_b + jr * kc;
+          const bool b_in_place = jr < in_place_columns;
+          const float* b_panel = b_in_place ? b_transposed.data + pc * b_transposed.ld + jc + jr
+                                            : packed_b + (jr - in_place_columns) * kc;
+          const std::size_t ldb = b_in_place ? b_transposed.ld : nr;
           const std::size_t cols = std::min(nr, nc - jr);
           for (std::size_t ir = 0; ir < mc; ir += mr) {
             const bool packed = ir >= first_packed;
-            const MicroKernel run = packed ? kernel.packed_a : kernel.direct_a;
+            const MicroKernel run = kernel.run[packed][!b_in_place];
             const float* a_panel = packed ? packed_a + (ir - first_packed) * kc : a.data + (ic + ir) * a.ld + pc;
             const std::size_t rows = std::min(mr, mc - ir);
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
@@ -397,13 +437,13 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
                 last_slice ? Epilogue<float>{epilogue.finish, epilogue.mask_at(ic + ir, jc + jr), epilogue.ld_mask}
                            : Epilogue<float>{};
             if (rows == mr && cols == nr) {
-              run(kc, a_panel, a.ld, b_panel, c_tile, ldc, alpha, beta_here, finish);
+              run(kc, a_panel, a.ld, b_panel, ldb, c_tile, ldc, alpha, beta_here, finish);
               continue;
             }
             // An edge tile: computed whole into the scratch tile, its live part
             // added to C as the micro-kernel would have (beta 1, the usual
             // case, is exact either way).
-            run(kc, a_panel, a.ld, b_panel, tile, nr, alpha, 0.0f, Epilogue<float>{});
+            run(kc, a_panel, a.ld, b_panel, ldb, tile, nr, alpha, 0.0f, Epilogue<float>{});
             const bool fma = kernel.fused_beta && beta_here != 1.0f;
             for (std::size_t i = 0; i < rows; ++i) {
               for (std::size_t j = 0; j < cols; ++j) {
