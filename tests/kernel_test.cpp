@@ -297,15 +297,15 @@ TEST(PackedGemm, FinishInsideTheKernelIsTheProductThenTheFinish) {
 // A B whose rows start on cache lines an odd number of lines apart is read
 // in place by the vector kernels (its last, partial panel still packed);
 // the same B one float off a line is packed whole. The same floats either
-// way: on both vector instruction sets, one and several slices of K, a
-// padded leading dimension, alone and cut over two threads, with a bias.
+// way: on every instruction set, one and several slices of K, a padded
+// leading dimension, alone and cut over two threads, with a bias.
 TEST(PackedGemm, BReadInPlaceGivesTheFloatsOfPackedB) {
   ThreadTeam two(2);
   Rng rng(41);
   struct Case {
     std::size_t m, n, k, ldb;
   };
-  for (const Isa isa : {Isa::avx2, Isa::avx512}) {
+  for (const Isa isa : kEveryIsa) {
     if (!cpu_runs(isa)) continue;
     for (const Case& t : std::vector<Case>{{128, 784, 128, 784}, {37, 784, 300, 784}, {64, 390, 64, 400}, {9, 48, 520, 48}}) {
       std::vector<float> a(t.m * t.k), bias(t.n), start(t.m * t.n);

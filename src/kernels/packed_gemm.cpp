@@ -362,17 +362,16 @@ struct PackedB {
   }
 };
 
-// Whether the micro-kernel reads the full panels of op(B) where they are:
+// Whether the micro-kernels read the full panels of op(B) where they are:
 // an op(B) whose rows run along N (B not transposed), each starting on a
-// cache line (aligned vector loads), rows an odd number of lines apart, so
-// that a panel's kc rows fall in all of L1's sets rather than a few of them.
-// Then op(B) need not be copied into panels: dW = dy^T x copied all of x on
-// every thread, 11% of that product (perf, kernels_bench).
-bool reads_b_in_place(const Kernel& kernel, const Operand& b_transposed) {
+// cache line (the vector kernels' aligned loads), rows an odd number of
+// lines apart, so that a panel's kc rows fall in all of L1's sets rather
+// than a few of them. Then op(B) need not be copied into panels: dW = dy^T x
+// copied all of x on every thread, 11% of that product (perf, kernels_bench).
+bool reads_b_in_place(const Operand& b_transposed) {
   const std::size_t line = 64 / sizeof(float);
-  return kernel.simd_packing && b_transposed.transposed &&
-         reinterpret_cast<std::uintptr_t>(b_transposed.data) % 64 == 0 && b_transposed.ld % line == 0 &&
-         (b_transposed.ld / line) % 2 == 1;
+  return b_transposed.transposed && reinterpret_cast<std::uintptr_t>(b_transposed.data) % 64 == 0 &&
+         b_transposed.ld % line == 0 && (b_transposed.ld / line) % 2 == 1;
 }
 
 // C's rows [m0, m1) and columns [n0, n1): the whole blocked algorithm on one
@@ -387,7 +386,7 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
                 float beta, const float* bias, float* c, std::size_t ldc, const Epilogue<float>& epilogue) {
   PackBuffers& buffers = thread_buffers();
   const std::size_t mr = kernel.mr, nr = kernel.nr;
-  const bool direct_b = packed_all_b == nullptr && reads_b_in_place(kernel, b_transposed);
+  const bool direct_b = packed_all_b == nullptr && reads_b_in_place(b_transposed);
   float* tile = buffers.tile.get(mr * nr);
   for (std::size_t jc = n0; jc < n1; jc += kNc) {
     const std::size_t nc = std::min(kNc, n1 - jc);
