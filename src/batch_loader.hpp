@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -28,7 +29,9 @@ struct Batch {
 // calling thread when asked for; with workers > 0 that many threads prepare
 // the next batches ahead, into a fixed ring of buffers (no allocation per
 // batch). The batches are the same either way: an image's distortion depends
-// only on (seed, epoch, image index).
+// only on (seed, epoch, image index). With workers = 0 and no distortions,
+// the kernel team's members convert the next batch while they wait for the
+// calling thread (BatchLoader::Ahead).
 class BatchLoader {
  public:
   // batch_size >= 1; workers in [0, 16]. `augment` (none: the images as they
@@ -60,6 +63,8 @@ class BatchLoader {
 
   void fill(Slot& slot, std::size_t batch);
   void worker_loop();
+  class Ahead;
+  void convert_ahead(std::size_t batch);
 
   const Dataset& data_;
   PixelScale pixels_;
@@ -77,6 +82,7 @@ class BatchLoader {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::thread> workers_;
+  std::unique_ptr<Ahead> ahead_;  // null: no conversion ahead
 };
 
 }  // namespace bpnet

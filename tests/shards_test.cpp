@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <stdexcept>
 
@@ -40,6 +42,53 @@ TEST(ThreadTeam, AMembersExceptionReachesTheCallerAndTheTeamGoesOn) {
   std::atomic<int> runs{0};
   team.run([&](int) { runs.fetch_add(1); });
   EXPECT_EQ(runs.load(), 3);
+}
+
+// Chunks of work that record who ran them and how many are left.
+class CountedWork final : public IdleWork {
+ public:
+  explicit CountedWork(int chunks) : left_(chunks) {}
+  bool run_chunk() noexcept override {
+    if (left_.fetch_sub(1) <= 0) return false;
+    if (std::this_thread::get_id() != caller_) by_members_.fetch_add(1);
+    done_.fetch_add(1);
+    return true;
+  }
+  int done() const { return done_.load(); }
+  int by_members() const { return by_members_.load(); }
+
+ private:
+  std::atomic<int> left_, done_{0}, by_members_{0};
+  const std::thread::id caller_ = std::this_thread::get_id();
+};
+
+// Offered work is done by members waiting for a round, while the caller
+// runs none; withdrawing it stops them; only one piece of work at a time.
+TEST(ThreadTeam, WaitingMembersDoOfferedWorkUntilItIsWithdrawn) {
+  ThreadTeam alone(1);
+  CountedWork nothing(1);
+  EXPECT_FALSE(alone.offer(nothing)) << "a team of one has no members to do it";
+
+  ThreadTeam team(2);
+  CountedWork work(200), other(1);
+  ASSERT_TRUE(team.offer(work));
+  EXPECT_FALSE(team.offer(other)) << "other work is on offer";
+  team.run([](int) {});  // the member is awake, waiting for the next round
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (work.done() < 200 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  team.withdraw(work);
+  EXPECT_EQ(work.done(), 200);
+  EXPECT_EQ(work.by_members(), 200) << "the caller ran no chunk";
+
+  CountedWork later(1000000);
+  ASSERT_TRUE(team.offer(later)) << "a withdrawn offer frees the team";
+  team.run([](int) {});
+  team.withdraw(later);
+  const int when_withdrawn = later.done();
+  team.run([](int) {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(later.done(), when_withdrawn) << "no chunk after withdraw() returned";
+  EXPECT_LT(when_withdrawn, 1000000);
 }
 
 // Work run on the kernel team finds the team busy from every member, the

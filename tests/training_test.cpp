@@ -2,6 +2,7 @@
 // full-batch GD's single step, divergence, and a short real-MNIST run.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -140,6 +141,39 @@ TEST(Batches, LoaderServesTheOrderGivenWithAndWithoutWorkers) {
         }
       }
       EXPECT_EQ(seen, 50u) << "workers " << workers;
+    }
+  }
+}
+
+// With no workers, the kernel team's waiting member converts the next batch
+// while the caller works alone (here: busy-waits after each batch): the
+// batches are the same, across a short last batch, a new epoch's order and a
+// resumed epoch.
+TEST(Batches, TheBatchConvertedAheadIsTheBatchAskedFor) {
+  set_kernel_threads(2);
+  const Dataset data = testing::synthetic_dataset(50, 1);
+  std::vector<std::uint32_t> backwards(50), forwards(50);
+  std::iota(backwards.rbegin(), backwards.rend(), 0u);
+  std::iota(forwards.begin(), forwards.end(), 0u);
+  BatchLoader loader(data, Normalize::torch, 8, 0);
+  const PixelScale torch = pixel_scale(Normalize::torch);
+  for (const auto& [order, first] : {std::pair{backwards, 0u}, std::pair{forwards, 0u}, std::pair{backwards, 3u}}) {
+    loader.start_epoch(order, first);
+    for (std::size_t b = first; b < loader.batches_in_epoch(); ++b) {
+      const Batch batch = loader.next();
+      ASSERT_EQ(batch.x.rows, std::min<std::size_t>(8, 50 - 8 * b));
+      for (std::size_t r = 0; r < batch.x.rows; ++r) {
+        const std::uint32_t image = order[8 * b + r];
+        ASSERT_EQ(batch.labels[r], data.labels[image]) << "batch " << b << " row " << r;
+        for (std::size_t j = 0; j < data.features(); ++j) {
+          ASSERT_EQ(batch.x(r, j), torch(data.image(image)[j])) << "batch " << b << " row " << r << " pixel " << j;
+        }
+      }
+      // A round wakes the member; it then waits, converting the next batch.
+      for_each_piece(2, 1, 0, [](std::size_t, std::size_t) {});
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      while (std::chrono::steady_clock::now() < until) {
+      }
     }
   }
 }

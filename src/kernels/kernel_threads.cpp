@@ -13,6 +13,7 @@ namespace {
 
 struct KernelTeam {
   std::mutex busy;                   // held while the team runs, and to resize it
+  std::mutex offers;                 // held to offer or withdraw idle work, and to resize
   std::unique_ptr<ThreadTeam> team;  // null: one thread
   std::atomic<int> threads{1};       // readable while a product runs
 };
@@ -23,6 +24,7 @@ int all_cores() {
 }
 
 void resize(KernelTeam& shared, int threads) {
+  const std::lock_guard lock(shared.offers);
   shared.team = threads > 1 ? std::make_unique<ThreadTeam>(threads) : nullptr;
   shared.threads.store(threads, std::memory_order_relaxed);
 }
@@ -70,6 +72,18 @@ void with_kernel_team(const std::function<void(ThreadTeam*)>& fn) {
     ~Release() { holding_team = false; }
   } release;
   fn(shared.team.get());
+}
+
+bool offer_idle_work(IdleWork& work) {
+  KernelTeam& shared = kernel_team();
+  const std::lock_guard lock(shared.offers);
+  return shared.team != nullptr && shared.team->offer(work);
+}
+
+void withdraw_idle_work(IdleWork& work) {
+  KernelTeam& shared = kernel_team();
+  const std::lock_guard lock(shared.offers);
+  if (shared.team != nullptr) shared.team->withdraw(work);
 }
 
 void for_each_piece(std::size_t n, std::size_t grain, std::size_t min_n,
