@@ -35,7 +35,7 @@ void gather_rows(const Dataset& data, std::span<const std::uint32_t> indices, Pi
   constexpr std::size_t kLine = 64, kAhead = 2;
   const std::size_t features = data.features();
   for (std::size_t r = begin; r < end; ++r) {
-    if (r + kAhead < end) {
+    if (r + kAhead < indices.size()) {
       const std::uint8_t* next = data.image(indices[r + kAhead]);
       for (std::size_t b = 0; b < features; b += kLine) __builtin_prefetch(next + b);
     }
@@ -85,7 +85,7 @@ class BatchLoader::Ahead final : public IdleWork {
  private:
   // About half a microsecond of converting MNIST images: the longest a round
   // of the kernel team can wait for a member busy with a chunk.
-  static constexpr std::size_t kRows = 4;
+  inline static const std::size_t kRows = getenv("AHEAD_ROWS") ? atoi(getenv("AHEAD_ROWS")) : 4;
   const Dataset* data_ = nullptr;
   std::span<const std::uint32_t> indices_;
   PixelScale pixels_;

@@ -39,10 +39,16 @@ namespace bpnet {
 namespace {
 
 // Blocking, in floats. KC x NR (AVX-512: 256 x 32 x 4 B = 32 KB) fits L1d;
-// MC x KC (144 KB) fits L2. MC is a multiple of every MR, NC of every NR.
+// MC x KC (144 KB) fits L2, and so does the block of B that a product packs,
+// KC x NC (256 KB), beside it. MC is a multiple of every MR, NC of every NR.
+// With NC 3072 a packed block of B (3 MB) went out to L3 between its packing
+// and its use: the forward products of 784-2500-2000-1500-1000-500-10 ran at
+// 55-60% of one core's peak, 59-68% with NC 256-512, and the network trained
+// 6-7% faster (docs/performance.md). A B read in place, or packed once for
+// many products, is not blocked along N: each block would pack A again.
 constexpr std::size_t kKc = 256;
 constexpr std::size_t kMc = 144;
-constexpr std::size_t kNc = 3072;
+constexpr std::size_t kNc = 256;
 
 // Below this many multiply-adds one thread is faster than handing work out.
 constexpr std::size_t kMinParallelMacs = std::size_t{1} << 18;
@@ -388,8 +394,9 @@ void gemm_block(const Kernel& kernel, const Operand& a, const Operand& b_transpo
   const std::size_t mr = kernel.mr, nr = kernel.nr;
   const bool direct_b = packed_all_b == nullptr && reads_b_in_place(b_transposed);
   float* tile = buffers.tile.get(mr * nr);
-  for (std::size_t jc = n0; jc < n1; jc += kNc) {
-    const std::size_t nc = std::min(kNc, n1 - jc);
+  const std::size_t block_columns = packed_all_b != nullptr || direct_b ? n1 - n0 : kNc;
+  for (std::size_t jc = n0; jc < n1; jc += block_columns) {
+    const std::size_t nc = std::min(block_columns, n1 - jc);
     const std::size_t nc_padded = (nc + nr - 1) / nr * nr;
     for (std::size_t pc = 0; pc < k; pc += kKc) {
       const std::size_t kc = std::min(kKc, k - pc);
