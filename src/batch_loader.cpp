@@ -29,7 +29,9 @@ BPNET_VECTOR_LOOP void scale_row(float* row, std::size_t n, float scale, float o
 
 // Rows [begin, end) of gather_batch. The images of a shuffled batch lie
 // anywhere in the data set, mostly outside the caches: the lines of the
-// image two rows ahead are requested while this one converts.
+// image two rows ahead are requested while this one converts, past `end`
+// too, so that a chunk of a batch converted ahead finds its first rows on
+// their way.
 void gather_rows(const Dataset& data, std::span<const std::uint32_t> indices, PixelScale pixels,
                  MatrixView<float> x, std::span<std::uint8_t> labels, std::size_t begin, std::size_t end) {
   constexpr std::size_t kLine = 64, kAhead = 2;
@@ -85,7 +87,7 @@ class BatchLoader::Ahead final : public IdleWork {
  private:
   // About half a microsecond of converting MNIST images: the longest a round
   // of the kernel team can wait for a member busy with a chunk.
-  inline static const std::size_t kRows = getenv("AHEAD_ROWS") ? atoi(getenv("AHEAD_ROWS")) : 4;
+  static constexpr std::size_t kRows = 4;
   const Dataset* data_ = nullptr;
   std::span<const std::uint32_t> indices_;
   PixelScale pixels_;

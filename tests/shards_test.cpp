@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 #include "bpnet/error.hpp"
 #include "bpnet/presets.hpp"

@@ -44,7 +44,7 @@ namespace {
 // With NC 3072 a packed block of B (3 MB) went out to L3 between its packing
 // and its use: the forward products of 784-2500-2000-1500-1000-500-10 ran at
 // 55-60% of one core's peak, 59-68% with NC 256-512, and the network trained
-// 6-7% faster (docs/performance.md). A B read in place, or packed once for
+// 3-7% faster (docs/performance.md). A B read in place, or packed once for
 // many products, is not blocked along N: each block would pack A again.
 constexpr std::size_t kKc = 256;
 constexpr std::size_t kMc = 144;
