@@ -16,6 +16,7 @@
 //   batched inference of the test set (batches of 1000, all cores) and one
 //   image, for a saved model: what bench/compare_pytorch.sh sets beside
 //   ONNX Runtime on the same weights.
+#include <CLI/CLI.hpp>
 #include <immintrin.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -24,7 +25,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -290,12 +290,14 @@ int main(int argc, char** argv) {
   std::string data = "data/mnist", infer_model;
   int epochs = 3;
   bool big = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--big")) big = true;
-    if (i + 1 < argc && !std::strcmp(argv[i], "--infer")) infer_model = argv[i + 1];
-    if (i + 1 < argc && !std::strcmp(argv[i], "--data")) data = argv[i + 1];
-    if (i + 1 < argc && !std::strcmp(argv[i], "--epochs")) epochs = std::max(1, std::atoi(argv[i + 1]));
-  }
+  // A mistyped flag stops here, before minutes of timing, not after.
+  CLI::App cli{"bpnet end to end against this machine's measured FMA peak"};
+  cli.add_option("--data", data, "Folder of the MNIST IDX files")->check(CLI::ExistingDirectory);
+  cli.add_option("--epochs", epochs, "Timed rounds after one warm-up, >= 1")->check(CLI::Range(1, 1000));
+  cli.add_flag("--big", big, "Also 784-1000-500-10 and 784-2500-2000-1500-1000-500-10 (6,400 images a round)");
+  cli.add_option("--infer", infer_model, "Only batched inference and one image, for this saved model")
+      ->check(CLI::ExistingFile);
+  CLI11_PARSE(cli, argc, argv);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   bool avx512 = false;
   if (!infer_model.empty()) {
