@@ -5,7 +5,9 @@
 # reference BLAS, torch is ~15x slower) and checks that torch then uses OpenBLAS.
 # Then batched inference of bpnet and of ONNX Runtime (npm onnxruntime-node,
 # its MLAS kernels) on the same weights: a torch-seed model exported with
-# `bpnet export --raw-pixels`, each timed in turn, ROUNDS times.
+# `bpnet export --raw-pixels`, each timed in turn, ROUNDS times. Every
+# figure is also given as a fraction of the machine's measured FMA peak, with
+# what a target ratio to the peer (4x PyTorch, 1.5x ONNX Runtime) would need.
 # A benchmark, not a test: CI does not run it.
 # Usage: bench/compare_pytorch.sh [EPOCHS] [ROUNDS]
 set -euo pipefail
@@ -27,12 +29,22 @@ echo "torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), ${b
 case "$ldd_blas" in *openblas*) ;; *) echo "warning: libblas.so.3 is not OpenBLAS; torch will be slow" >&2 ;; esac
 
 scripts/fetch-mnist.sh >/dev/null
-[ -x build/release/apps/bpnet/bpnet ] || scripts/build.sh release >/dev/null
+[ -x build/release/apps/bpnet/bpnet ] && [ -x build/release/bench/e2e_bench ] || scripts/build.sh release >/dev/null
 bpnet=build/release/apps/bpnet/bpnet
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# Every figure also as a fraction of this machine's FMA peak (e2e_bench's
+# register-only loop, measured just before each comparison): a ratio to a
+# peer is bounded by how close the peer itself runs to the peak.
+peak_info=$(build/release/bench/e2e_bench --peak)
+flops() { echo "$peak_info" | grep "^$1 FLOP" | grep -oE "$2 [0-9]+" | cut -d' ' -f2; }
+# The median of three: one loop can lose its core to another process.
+measure_peak() { for _ in 1 2 3; do build/release/bench/e2e_bench --peak | head -1 | cut -d' ' -f2; done | median; }
+# percent_of_peak RATE FLOP_PER_ITEM PEAK_GFLOPS (RATE: items per second)
+percent_of_peak() { echo "100 * $1 * $2 / ($3 * 1000000000)" | bc -l; }
 
 # PyTorch is measured as Debian ships it, and with OpenBLAS held to one thread:
 # on 2 cores, torch's OpenMP threads and OpenBLAS's own threads otherwise
@@ -40,6 +52,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # is compared with the faster of the two.
 for preset in torch-seed keras-seed; do
   : > "$out/bpnet.txt"; : > "$out/torch.txt"; : > "$out/torch1.txt"
+  peak=$(measure_peak)
   for round in $(seq "$rounds"); do
     # The first epoch of each run is a warm-up and is not counted.
     $bpnet train --preset "$preset" --epochs "$((epochs + 1))" --threads "$threads" --quiet-progress \
@@ -55,8 +68,15 @@ for preset in torch-seed keras-seed; do
   done
   b=$(median < "$out/bpnet.txt"); t=$(median < "$out/torch.txt"); t1=$(median < "$out/torch1.txt")
   best=$(echo "if ($t1 < $t) $t1 else $t" | bc -l)
+  # An epoch's work, the same for both: training, then the validation pass's forward.
+  images=$(grep -oE '[0-9]+ train /' "$out/bpnet.log" | head -1 | cut -d' ' -f1)
+  validation=$(grep -oE '[0-9]+ validation /' "$out/bpnet.log" | head -1 | cut -d' ' -f1)
+  per_epoch=$(echo "$images * $(flops "$preset" training) + ${validation:-0} * $(flops "$preset" forward)" | bc)
   printf '%-11s bpnet %.3f s/epoch (test %s)  pytorch %.3f s/epoch as shipped, %.3f with OPENBLAS_NUM_THREADS=1 (test accuracy %s after %d epochs)  bpnet faster by %.2fx\n' \
     "$preset" "$b" "${bpnet_acc:-?}" "$t" "$t1" "$torch_acc" "$((epochs + 1))" "$(echo "$best / $b" | bc -l)"
+  printf '%-11s of the peak (%.0f GFLOP/s): bpnet %.1f%%, pytorch %.1f%%; 4x pytorch would be %.1f%%\n' \
+    "$preset" "$peak" "$(percent_of_peak "1 / $b" "$per_epoch" "$peak")" \
+    "$(percent_of_peak "1 / $best" "$per_epoch" "$peak")" "$(percent_of_peak "4 / $best" "$per_epoch" "$peak")"
 done
 
 # Inference on the same weights: bpnet against ONNX Runtime.
@@ -72,5 +92,9 @@ for round in $(seq "$rounds"); do
 done
 tail -1 "$out/bpnet_inf.log"; tail -1 "$out/ort_inf.log"
 bi=$(median < "$out/bpnet_inf.txt"); oi=$(median < "$out/ort_inf.txt")
+peak=$(measure_peak); per_image=$(flops torch-seed forward)
 printf 'torch-seed inference  bpnet %.0f images/s  onnxruntime %.0f images/s  bpnet/onnxruntime %.2fx\n' \
   "$bi" "$oi" "$(echo "$bi / $oi" | bc -l)"
+printf 'torch-seed inference of the peak (%.0f GFLOP/s): bpnet %.1f%%, onnxruntime %.1f%%; 1.5x onnxruntime would be %.1f%%\n' \
+  "$peak" "$(percent_of_peak "$bi" "$per_image" "$peak")" "$(percent_of_peak "$oi" "$per_image" "$peak")" \
+  "$(percent_of_peak "1.5 * $oi" "$per_image" "$peak")"

@@ -16,6 +16,9 @@
 //   batched inference of the test set (batches of 1000, all cores) and one
 //   image, for a saved model: what bench/compare_pytorch.sh sets beside
 //   ONNX Runtime on the same weights.
+//        e2e_bench --peak
+//   the measured FMA peak and the presets' FLOP per image, by which
+//   bench/compare_pytorch.sh turns every speed into a fraction of the peak.
 #include <CLI/CLI.hpp>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -297,6 +300,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--big", big, "Also 784-1000-500-10 and 784-2500-2000-1500-1000-500-10 (6,400 images a round)");
   cli.add_option("--infer", infer_model, "Only batched inference and one image, for this saved model")
       ->check(CLI::ExistingFile);
+  bool peak_only = false;
+  cli.add_flag("--peak", peak_only,
+               "Only the measured peak and the presets' FLOP per image (what compare_pytorch.sh divides by)");
   CLI11_PARSE(cli, argc, argv);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   bool avx512 = false;
@@ -305,6 +311,15 @@ int main(int argc, char** argv) {
     const Inference r = measure_inference(*bpnet::load_model(infer_model), test);
     std::printf("bpnet inference: %.0f images/s (batches of 1000, %d threads), one image %.2f us, accuracy %.2f%%\n",
                 r.images_per_s, cores, r.latency_us, 100 * r.accuracy);
+    return 0;
+  }
+  if (peak_only) {
+    std::printf("peak %.1f GFLOP/s (%d cores)\n", measured_peak(cores, avx512) / 1e9, cores);
+    for (const char* name : {"torch-seed", "keras-seed"}) {
+      const bpnet::Model<float> model(bpnet::preset(name).model);
+      std::printf("%s FLOP per image: training %.0f, forward %.0f\n", name, flops_per_epoch(model, 1),
+                  forward_flops_per_image(model));
+    }
     return 0;
   }
   const double peak = measured_peak(cores, avx512) / 1e9;
