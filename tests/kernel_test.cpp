@@ -66,13 +66,13 @@ INSTANTIATE_TEST_SUITE_P(PresetAndOddShapes, GemmShapes,
 
 // Every instruction set of the few-rows kernel this CPU runs, against the
 // reference GEMM, at shapes that leave every kind of tail (k not a multiple
-// of 8, 16 or 32; n not a multiple of 4).
+// of 8, 16 or 32; n below, at and past the groups of 4 and 8 rows).
 TEST(SmallRows, EveryInstructionSetMatchesTheReference) {
   Rng rng(7);
   for (const Isa isa : {Isa::plain, Isa::avx2, Isa::avx512}) {
     if (!cpu_runs(isa)) continue;
     for (const std::size_t k : {1u, 5u, 15u, 16u, 17u, 33u, 37u, 64u, 128u, 784u}) {
-      for (const std::size_t n : {1u, 3u, 4u, 7u, 10u, 13u}) {
+      for (const std::size_t n : {1u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 12u, 13u, 17u}) {
         for (const std::size_t m : {1u, 2u}) {
           std::vector<float> a(m * k), b(n * k), c(m * n), expected(m * n);
           for (float& v : a) v = static_cast<float>(rng.uniform(-1, 1));
@@ -327,6 +327,29 @@ TEST(PackedGemm, BReadInPlaceGivesTheFloatsOfPackedB) {
               << "isa " << static_cast<int>(isa) << " " << t.m << "x" << t.n << "x" << t.k << " ldb " << t.ldb
               << (team ? " on two threads" : "") << (with_bias ? " with a bias" : "");
         }
+      }
+    }
+  }
+}
+
+// The few-rows kernel gives the same floats in AVX2 and AVX-512 (one image
+// classified alike on both machines; a last batch of a few rows trains the
+// same model), whatever tail k, n and the groups of rows leave, for any row
+// of A and with alpha and beta.
+TEST(SmallRows, Avx2AndAvx512GiveTheSameFloats) {
+  if (!cpu_runs(Isa::avx2) || !cpu_runs(Isa::avx512)) GTEST_SKIP() << "this CPU does not run both";
+  Rng rng(17);
+  for (const std::size_t k : {1u, 5u, 8u, 15u, 16u, 17u, 31u, 33u, 64u, 100u, 784u, 1000u}) {
+    for (const std::size_t n : {1u, 3u, 4u, 5u, 7u, 8u, 9u, 10u, 13u, 64u, 130u}) {
+      for (const std::size_t m : {1u, 4u}) {
+        AlignedVector<float> a(m * k), b(n * k), start(m * n);
+        for (auto* v : {&a, &b, &start}) {
+          for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
+        }
+        std::vector<float> avx2(start.begin(), start.end()), avx512 = avx2;
+        gemm_small_rows_nt(Isa::avx2, m, n, k, 0.75f, a.data(), k, b.data(), k, 0.5f, avx2.data(), n);
+        gemm_small_rows_nt(Isa::avx512, m, n, k, 0.75f, a.data(), k, b.data(), k, 0.5f, avx512.data(), n);
+        EXPECT_EQ(first_bit_difference(avx2, avx512), -1) << "m " << m << " n " << n << " k " << k;
       }
     }
   }

@@ -157,8 +157,8 @@ TEST(ModelFileV1, AFileMadeBeforeLayerListsLoadsAndPredictsExactlyAsBefore) {
   // 20 inputs (4x5), Linear 8, Tanh, Linear 6, Tanh, Linear 4, LogSoftmax,
   // initialised from Rng(7). Its outputs for three rows of Rng(11).uniform01()
   // were printed by that version in hexadecimal, bit for bit; they hold to
-  // within a few float roundings since the few-rows kernel sums with FMA, four
-  // weight rows per pass (the parameters themselves load bit for bit, below).
+  // within a few float roundings since the few-rows kernel sums with FMA in
+  // sixteen lanes (the parameters themselves load bit for bit, below).
   const auto model = load_model(BPNET_SOURCE_DIR "/tests/fixtures/model_v1.bpn");
   EXPECT_EQ(model->spec().describe(), "20 -> Linear(8) -> Tanh -> Linear(6) -> Tanh -> Linear(4) -> LogSoftmax");
   EXPECT_EQ(model->spec().image_rows, 4u);

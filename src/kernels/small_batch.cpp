@@ -5,17 +5,22 @@
 // products need no packing and no threads.
 //
 // Three versions: AVX-512, AVX2 + FMA, and the plain loops (the reference, and
-// what any x86-64 runs). The SIMD ones take four rows of B at once, so each
-// load of A feeds four FMAs, with two accumulators per row to hide the FMA
-// latency: eight chains in flight. The widest one the CPU runs is used. It
+// what any x86-64 runs). The SIMD ones take several rows of B at once, so each
+// load of A feeds several FMAs, with eight FMA chains in flight (AVX2: four
+// rows of two accumulators; AVX-512: eight rows of one), and give the same
+// floats (see dot_rows_avx512). The widest one the CPU runs is used. It
 // streams the weights from L2, so rows must start on a cache line (the
 // model's storage does, aligned_vector.hpp). Measured with
-// `kernels_bench --benchmark_filter=OneImage` on the project's AVX-512 Xeon,
-// AVX2 / AVX-512: torch-seed's layers 3.27 / 2.55 us (784 -> 128), 0.31 /
-// 0.26 (128 -> 64), 0.046 / 0.041 (64 -> 10); 784-1000-500-10's middle layer
-// (2 MB of weights, past L2) 25.1 / 26.2 - the one shape where AVX-512 does
-// not win. Before the storage was aligned, AVX2 won everywhere (3.28 against
-// 4.66 us on the first layer): every 64-byte load split across two lines.
+// `kernels_bench --benchmark_filter=OneImage`, AVX2 / AVX-512: on the
+// project's AVX-512 Xeon, with the kernels before they gave the same floats,
+// torch-seed's layers 3.27 / 2.55 us (784 -> 128), 0.31 / 0.26 (128 -> 64),
+// 0.046 / 0.041 (64 -> 10); on an AMD EPYC (Zen 4: AVX-512 on 256-bit
+// units, L2 read at about 105 GB/s), these kernels: 4.35 / 4.52, 0.35 /
+// 0.39, 0.050 / 0.062, within the noise of the kernels before (3.86 / 4.06,
+// 0.34 / 0.36, 0.060 / 0.077 earlier the same day); the first layer streams
+// its 401 KB of weights at the L2's speed. Before the storage was aligned,
+// AVX2 won everywhere on the Xeon (3.28 against 4.66 us on the first
+// layer): every 64-byte load split across two lines.
 #include <immintrin.h>
 
 #include <initializer_list>
@@ -50,30 +55,42 @@ __attribute__((target("avx512f"))) float hsum512(__m512 v) {
   return hsum256(_mm256_add_ps(low, high));
 }
 
-// out[r] = dot(a, b + r * ldb) for r < 4.
-__attribute__((target("avx512f"))) void dot4_avx512(const float* a, const float* b, std::size_t ldb,
-                                                     std::size_t k, float* out) {
-  __m512 acc[4][2];
-  for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+// Both vector kernels compute each row's dot product with the same floats,
+// so that one image (or a last batch of a few rows, in training too) gives
+// the same outputs on an AVX2-only machine as on an AVX-512 one: sixteen
+// lane sums, lane l adding a[p] * b[p] for p = l, l + 16, ... in order with
+// fused multiply-adds (one 512-bit accumulator, or two 256-bit ones for
+// lanes 0-7 and 8-15), the last k % 16 products fused into the same lanes
+// from masked loads, then lanes l and l + 8 added, and those eight summed
+// as hsum256 does. A row's floats do not depend on the rows beside it, so
+// AVX-512 takes eight rows at a time (eight FMA chains, as AVX2 has with four
+// rows of two).
+
+// out[r] = dot(a, b + r * ldb) for r < kRows.
+template <int kRows>
+__attribute__((target("avx512f"))) void dot_rows_avx512(const float* a, const float* b, std::size_t ldb,
+                                                         std::size_t k, float* out) {
+  __m512 acc[kRows];
+  for (auto& row : acc) row = _mm512_setzero_ps();
   std::size_t p = 0;
-  for (; p + 32 <= k; p += 32) {
-    const __m512 x0 = _mm512_loadu_ps(a + p), x1 = _mm512_loadu_ps(a + p + 16);
-    for (int r = 0; r < 4; ++r) {
-      acc[r][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + p), acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b + r * ldb + p + 16), acc[r][1]);
+  for (; p + 16 <= k; p += 16) {
+    const __m512 x = _mm512_loadu_ps(a + p);
+    for (int r = 0; r < kRows; ++r) acc[r] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + r * ldb + p), acc[r]);
+  }
+  if (p < k) {
+    const auto tail = static_cast<__mmask16>((1u << (k - p)) - 1u);  // k - p < 16
+    const __m512 x = _mm512_maskz_loadu_ps(tail, a + p);
+    for (int r = 0; r < kRows; ++r) {
+      acc[r] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b + r * ldb + p), acc[r]);
     }
   }
-  if (p + 16 <= k) {
-    const __m512 x0 = _mm512_loadu_ps(a + p);
-    for (int r = 0; r < 4; ++r) acc[r][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + p), acc[r][0]);
-    p += 16;
-  }
-  const auto tail = static_cast<__mmask16>((1u << (k - p)) - 1u);  // k - p < 16
-  const __m512 xt = _mm512_maskz_loadu_ps(tail, a + p);
-  for (int r = 0; r < 4; ++r) {
-    acc[r][0] = _mm512_fmadd_ps(xt, _mm512_maskz_loadu_ps(tail, b + r * ldb + p), acc[r][0]);
-    out[r] = hsum512(_mm512_add_ps(acc[r][0], acc[r][1]));
-  }
+  for (int r = 0; r < kRows; ++r) out[r] = hsum512(acc[r]);
+}
+
+// The lanes [first, first + 8) of a tail of `left` floats, as a maskload mask.
+__attribute__((target("avx2"))) __m256i tail_mask(std::size_t left, int first) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left) - first), lane);
 }
 
 __attribute__((target("avx2,fma"))) void dot4_avx2(const float* a, const float* b, std::size_t ldb, std::size_t k,
@@ -88,22 +105,34 @@ __attribute__((target("avx2,fma"))) void dot4_avx2(const float* a, const float* 
       acc[r][1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b + r * ldb + p + 8), acc[r][1]);
     }
   }
-  for (int r = 0; r < 4; ++r) {
-    float sum = hsum256(_mm256_add_ps(acc[r][0], acc[r][1]));
-    for (std::size_t q = p; q < k; ++q) sum += a[q] * b[r * ldb + q];
-    out[r] = sum;
+  if (p < k) {
+    const __m256i low = tail_mask(k - p, 0), high = tail_mask(k - p, 8);
+    const __m256 x0 = _mm256_maskload_ps(a + p, low), x1 = _mm256_maskload_ps(a + p + 8, high);
+    for (int r = 0; r < 4; ++r) {
+      acc[r][0] = _mm256_fmadd_ps(x0, _mm256_maskload_ps(b + r * ldb + p, low), acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x1, _mm256_maskload_ps(b + r * ldb + p + 8, high), acc[r][1]);
+    }
   }
+  for (int r = 0; r < 4; ++r) out[r] = hsum256(_mm256_add_ps(acc[r][0], acc[r][1]));
 }
 
-using Dot4 = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
+using DotRows = void (*)(const float*, const float*, std::size_t, std::size_t, float*);
 
-Dot4 dot4_for(Isa isa) {
+// How an instruction set takes the rows of B: `wide` rows at a time, and a
+// last few (at most four) through `four`; null for the plain loops.
+struct DotGroups {
+  DotRows wide = nullptr;
+  std::size_t wide_rows = 0;
+  DotRows four = nullptr;
+};
+
+DotGroups dot_groups_for(Isa isa) {
   switch (isa) {
-    case Isa::avx512: return dot4_avx512;
-    case Isa::avx2: return dot4_avx2;
-    case Isa::plain: return nullptr;
+    case Isa::avx512: return {dot_rows_avx512<8>, 8, dot_rows_avx512<4>};
+    case Isa::avx2: return {dot4_avx2, 4, dot4_avx2};
+    case Isa::plain: return {};
   }
-  return nullptr;
+  return {};
 }
 
 void store(float product, float alpha, float beta, float* c) {
@@ -114,25 +143,26 @@ void store(float product, float alpha, float beta, float* c) {
 
 void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                         std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  const Dot4 dot4 = dot4_for(isa);
+  const DotGroups groups = dot_groups_for(isa);
   for (std::size_t i = 0; i < m; ++i) {
     const float* row = a + i * lda;
+    float* out = c + i * ldc;
     std::size_t j = 0;
-    if (dot4 != nullptr && n >= 4) {
-      float products[4];
-      for (; j + 4 <= n; j += 4) {
-        dot4(row, b + j * ldb, ldb, k, products);
-        for (std::size_t r = 0; r < 4; ++r) store(products[r], alpha, beta, c + i * ldc + j + r);
-      }
+    // Under four rows every instruction set runs plain_dot (the same floats).
+    if (groups.wide != nullptr && n >= 4) {
+      float products[8];
+      auto run = [&](DotRows dot, std::size_t first, std::size_t rows, std::size_t from) {
+        dot(row, b + first * ldb, ldb, k, products);
+        for (std::size_t r = from; r < rows; ++r) store(products[r], alpha, beta, out + first + r);
+      };
+      for (; j + groups.wide_rows <= n; j += groups.wide_rows) run(groups.wide, j, groups.wide_rows, 0);
+      for (; j + 4 <= n; j += 4) run(groups.four, j, 4, 0);
       // The last n % 4 rows: the last four rows again, those already stored
       // skipped (a row's dot product is the same floats in any group).
-      if (j < n) {
-        dot4(row, b + (n - 4) * ldb, ldb, k, products);
-        for (std::size_t r = j - (n - 4); r < 4; ++r) store(products[r], alpha, beta, c + i * ldc + n - 4 + r);
-        j = n;
-      }
+      if (j < n) run(groups.four, n - 4, 4, j - (n - 4));
+      j = n;
     }
-    for (; j < n; ++j) store(plain_dot(row, b + j * ldb, k), alpha, beta, c + i * ldc + j);
+    for (; j < n; ++j) store(plain_dot(row, b + j * ldb, k), alpha, beta, out + j);
   }
 }
 
