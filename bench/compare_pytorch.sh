@@ -37,8 +37,8 @@ trap 'rm -rf "$out"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # Every figure also as a fraction of this machine's FMA peak (e2e_bench's
-# register-only loop, measured just before each comparison): a ratio to a
-# peer is bounded by how close the peer itself runs to the peak.
+# register-only loop, measured before every round; the median of those): a
+# ratio to a peer is bounded by how close the peer itself runs to the peak.
 peak_info=$(build/release/bench/e2e_bench --peak)
 flops() { echo "$peak_info" | grep "^$1 FLOP" | grep -oE "$2 [0-9]+" | cut -d' ' -f2; }
 # The median of three: one loop can lose its core to another process.
@@ -51,9 +51,9 @@ percent_of_peak() { echo "100 * $1 * $2 / ($3 * 1000000000)" | bc -l; }
 # compete (measured here: 3.0 s against 0.85 s per torch-seed epoch). bpnet
 # is compared with the faster of the two.
 for preset in torch-seed keras-seed; do
-  : > "$out/bpnet.txt"; : > "$out/torch.txt"; : > "$out/torch1.txt"
-  peak=$(measure_peak)
+  : > "$out/bpnet.txt"; : > "$out/torch.txt"; : > "$out/torch1.txt"; : > "$out/peak.txt"
   for round in $(seq "$rounds"); do
+    measure_peak >> "$out/peak.txt"
     # The first epoch of each run is a warm-up and is not counted.
     $bpnet train --preset "$preset" --epochs "$((epochs + 1))" --threads "$threads" --quiet-progress \
       --run-dir "$out/run-$preset-$round" --history "$out/h.json" > "$out/bpnet.log"
@@ -67,6 +67,7 @@ for preset in torch-seed keras-seed; do
     grep '^epoch' "$out/torch1.log" | tail -n +2 | cut -d' ' -f2 >> "$out/torch1.txt"
   done
   b=$(median < "$out/bpnet.txt"); t=$(median < "$out/torch.txt"); t1=$(median < "$out/torch1.txt")
+  peak=$(median < "$out/peak.txt")
   best=$(echo "if ($t1 < $t) $t1 else $t" | bc -l)
   # An epoch's work, the same for both: training, then the validation pass's forward.
   images=$(grep -oE '[0-9]+ train /' "$out/bpnet.log" | head -1 | cut -d' ' -f1)
@@ -83,8 +84,9 @@ done
 [ -d node_modules/onnxruntime-node ] || npm ci --silent
 $bpnet train --preset torch-seed --quiet-progress --run-dir "$out/infer" --save "$out/infer.bpn" > /dev/null
 $bpnet export --model "$out/infer.bpn" --out "$out/infer.onnx" --raw-pixels > /dev/null
-: > "$out/bpnet_inf.txt"; : > "$out/ort_inf.txt"
+: > "$out/bpnet_inf.txt"; : > "$out/ort_inf.txt"; : > "$out/peak.txt"
 for round in $(seq "$rounds"); do
+  measure_peak >> "$out/peak.txt"
   build/release/bench/e2e_bench --infer "$out/infer.bpn" | tee -a "$out/bpnet_inf.log" |
     grep -oE '[0-9]+ images/s' | cut -d' ' -f1 >> "$out/bpnet_inf.txt"
   node bench/ort_inference.mjs "$out/infer.onnx" data/mnist "$threads" | tee -a "$out/ort_inf.log" |
@@ -92,7 +94,7 @@ for round in $(seq "$rounds"); do
 done
 tail -1 "$out/bpnet_inf.log"; tail -1 "$out/ort_inf.log"
 bi=$(median < "$out/bpnet_inf.txt"); oi=$(median < "$out/ort_inf.txt")
-peak=$(measure_peak); per_image=$(flops torch-seed forward)
+peak=$(median < "$out/peak.txt"); per_image=$(flops torch-seed forward)
 printf 'torch-seed inference  bpnet %.0f images/s  onnxruntime %.0f images/s  bpnet/onnxruntime %.2fx\n' \
   "$bi" "$oi" "$(echo "$bi / $oi" | bc -l)"
 printf 'torch-seed inference of the peak (%.0f GFLOP/s): bpnet %.1f%%, onnxruntime %.1f%%; 1.5x onnxruntime would be %.1f%%\n' \
