@@ -15,9 +15,10 @@
 // project's AVX-512 Xeon, with the kernels before they gave the same floats,
 // torch-seed's layers 3.27 / 2.55 us (784 -> 128), 0.31 / 0.26 (128 -> 64),
 // 0.046 / 0.041 (64 -> 10); on an AMD EPYC (Zen 4: AVX-512 on 256-bit
-// units, L2 read at about 105 GB/s), these kernels: 4.35 / 4.52, 0.35 /
-// 0.39, 0.050 / 0.062, within the noise of the kernels before (3.86 / 4.06,
-// 0.34 / 0.36, 0.060 / 0.077 earlier the same day); the first layer streams
+// units, L2 read at about 105 GB/s), these kernels against those, side by
+// side: 3.9-4.3 / 4.3-4.6 against 4.2-4.6 / 4.4-4.6 us, 0.42 / 0.32-0.43
+// against 0.52-0.68 / 0.45-0.63, 0.049-0.062 / 0.064-0.075 against 0.08 /
+// 0.095 (docs/performance.md); the first layer streams
 // its 401 KB of weights at the L2's speed. Before the storage was aligned,
 // AVX2 won everywhere on the Xeon (3.28 against 4.66 us on the first
 // layer): every 64-byte load split across two lines.
