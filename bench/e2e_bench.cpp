@@ -276,6 +276,7 @@ void report(const Case& c, const CaseResult& r) {
     if (a && b) std::printf("%-13s %s: %.2fx\n", c.name.c_str(), what, b->epoch_seconds / a->epoch_seconds);
   };
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  ratio("2 threads vs 1 thread (1 shard each)", find(cores, 1, 0), find(1, 1, 0));
   ratio("2 threads (2 shards) vs 1 thread, 1 shard", find(cores, cores, 0), find(1, 1, 0));
   ratio("2 shards vs 1 shard (2 threads; 1 shard = the GEMM split over the kernel threads)", find(cores, cores, 0), find(cores, 1, 0));
   ratio("workers 1 vs 0", find(cores, cores, 1), find(cores, cores, 0));
