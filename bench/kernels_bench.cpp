@@ -2,7 +2,8 @@
 // bpnet's packed GEMM in each instruction set and, where libdnnl-dev is
 // installed, oneDNN's sgemm. Reports GFLOP/s per shape; the ratios are why
 // gemm<float> runs the kernel it runs.
-// Run: build/release/bench/kernels_bench [--benchmark_filter=gemm/kernel...]
+// Run: build/release/bench/kernels_bench [--benchmark_filter=gemm/kernel...];
+// gemm_cold/... times the widest layer's products after evicting the caches.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #ifdef BPNET_BENCH_ONEDNN
@@ -50,7 +51,30 @@ bpnet::Isa isa_of(Kernel kernel) {
   return kernel == kPackedAvx512 ? bpnet::Isa::avx512 : kernel == kPackedAvx2 ? bpnet::Isa::avx2 : bpnet::Isa::plain;
 }
 
-void BM_Gemm(benchmark::State& state) {
+// Reads a buffer twice the size of this machine's L3 (64 MB), a part on each
+// thread of the team: what a product in training finds, its operands last
+// touched by the passes in between (the update, the other layers) and by the
+// other core, not in its own L2. The team's members stay awake, as between a
+// step's products (asleep, they would wake up for the product, which is not
+// what this measures).
+void evict_caches(bpnet::ThreadTeam* team) {
+  static bpnet::AlignedVector<float> sweep(std::size_t{16} << 20, 1.0f);
+  auto read_part = [&](int part, int parts) {
+    const std::size_t lines = sweep.size() / 16, p = static_cast<std::size_t>(part), n = static_cast<std::size_t>(parts);
+    float sum = 0;
+    for (std::size_t line = lines * p / n; line < lines * (p + 1) / n; ++line) sum += sweep[line * 16];
+    benchmark::DoNotOptimize(sum);
+  };
+  if (team == nullptr) {
+    read_part(0, 1);
+  } else {
+    team->run([&](int member) { read_part(member, team->size()); });
+  }
+}
+
+// One product per iteration; with `cold`, the caches evicted before each
+// (not timed).
+void time_gemm(benchmark::State& state, bool cold) {
   const auto kernel = static_cast<Kernel>(state.range(0));
   const auto threads = static_cast<int>(state.range(1));
   const auto product = static_cast<Product>(state.range(2));
@@ -74,6 +98,11 @@ void BM_Gemm(benchmark::State& state) {
 #endif
   std::unique_ptr<bpnet::ThreadTeam> team = threads > 1 ? std::make_unique<bpnet::ThreadTeam>(threads) : nullptr;
   for (auto _ : state) {
+    if (cold) {
+      state.PauseTiming();
+      evict_caches(team.get());
+      state.ResumeTiming();
+    }
     switch (kernel) {
       case kReference:
         bpnet::gemm_reference<float>(s, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
@@ -102,6 +131,9 @@ void BM_Gemm(benchmark::State& state) {
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
+void BM_Gemm(benchmark::State& state) { time_gemm(state, false); }
+void BM_GemmCold(benchmark::State& state) { time_gemm(state, true); }
+
 // (B, out, in) of each Linear layer in torch-seed and keras-seed and of the
 // big networks' widest layer, and the three products each needs.
 void GemmCases(benchmark::internal::Benchmark* b) {
@@ -126,6 +158,22 @@ void GemmCases(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_Gemm)->Name("gemm")->Apply(GemmCases);
+
+// The big networks' widest layer with cold caches: bpnet's vector kernels,
+// 1 and 2 threads (OpenBLAS's threads would fall asleep during the sweep and
+// this would time their waking up). Against `gemm` at the same shape, what a
+// product loses to operands that come from L3 or memory: what training sees
+// (docs/performance.md).
+void GemmColdCases(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512,5 onednn)", "threads", "product", "B", "out", "in"});
+  for (long product : {kForward, kInputGrad, kWeightGrad}) {
+    for (long kernel : {kPackedAvx2, kPackedAvx512}) {
+      for (long threads : {1, 2}) b->Args({kernel, threads, product, 128, 1000, 784});
+    }
+  }
+}
+
+BENCHMARK(BM_GemmCold)->Name("gemm_cold")->Apply(GemmColdCases)->UseRealTime();
 
 // One image through a Linear layer (y = x W^T, W: (out, in)): the few-rows
 // kernel in each instruction set this CPU runs (plain = the reference loops).
