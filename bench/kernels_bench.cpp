@@ -51,7 +51,7 @@ bpnet::Isa isa_of(Kernel kernel) {
   return kernel == kPackedAvx512 ? bpnet::Isa::avx512 : kernel == kPackedAvx2 ? bpnet::Isa::avx2 : bpnet::Isa::plain;
 }
 
-// Reads a buffer twice the size of this machine's L3 (64 MB), a part on each
+// Reads 64 MB (twice the 32 MB L3 of the machines measured), a part on each
 // thread of the team: what a product in training finds, its operands last
 // touched by the passes in between (the update, the other layers) and by the
 // other core, not in its own L2. The team's members stay awake, as between a
@@ -134,10 +134,13 @@ void time_gemm(benchmark::State& state, bool cold) {
 void BM_Gemm(benchmark::State& state) { time_gemm(state, false); }
 void BM_GemmCold(benchmark::State& state) { time_gemm(state, true); }
 
+// The name of the benchmarks' first argument, the Kernel numbers.
+constexpr const char* kGemmKernelArg = "kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512,5 onednn)";
+
 // (B, out, in) of each Linear layer in torch-seed and keras-seed and of the
 // big networks' widest layer, and the three products each needs.
 void GemmCases(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512,5 onednn)", "threads", "product", "B", "out", "in"});
+  b->ArgNames({kGemmKernelArg, "threads", "product", "B", "out", "in"});
   std::vector<long> kernels = {kOpenBlas, kPackedPlain, kPackedAvx2, kPackedAvx512};
 #ifdef BPNET_BENCH_ONEDNN
   kernels.push_back(kOneDnn);
@@ -165,7 +168,7 @@ BENCHMARK(BM_Gemm)->Name("gemm")->Apply(GemmCases);
 // product loses to operands that come from L3 or memory: what training sees
 // (docs/performance.md).
 void GemmColdCases(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"kernel(0 ref,1 openblas,2 plain,3 avx2,4 avx512,5 onednn)", "threads", "product", "B", "out", "in"});
+  b->ArgNames({kGemmKernelArg, "threads", "product", "B", "out", "in"});
   for (long product : {kForward, kInputGrad, kWeightGrad}) {
     for (long kernel : {kPackedAvx2, kPackedAvx512}) {
       for (long threads : {1, 2}) b->Args({kernel, threads, product, 128, 1000, 784});
