@@ -133,7 +133,9 @@ struct Result {
 };
 
 struct Inference {
-  double images_per_s = 0, latency_us = 0, accuracy = 0, forward_flops = 0, peak_gflops = 0;
+  double images_per_s = 0, accuracy = 0, forward_flops = 0, peak_gflops = 0;
+  double latency_us = 0;        // one image after another, all cores
+  double latency_alone_us = 0;  // the same on one kernel thread
 };
 
 struct CaseResult {
@@ -157,10 +159,33 @@ bpnet::TrainConfig mlp(std::vector<std::size_t> sizes) {
   return config;
 }
 
+// One image at a time, each a different test image (as a server sees
+// them), preprocessed as the model was trained: the first 2,000 images, one
+// after another; median of 5 runs, after warm-up, in microseconds.
+double one_image_latency(const bpnet::Model<float>& net, const bpnet::Dataset& test) {
+  bpnet::Predictor predictor(net);
+  constexpr std::size_t kCalls = 2000;
+  const std::size_t images = std::min(kCalls, test.count);
+  bpnet::Matrix<float> x(images, test.features());
+  std::vector<std::uint32_t> first(images);
+  std::iota(first.begin(), first.end(), 0u);
+  std::vector<std::uint8_t> labels(images);
+  bpnet::gather_batch(test, first, bpnet::pixel_scale(net.spec().normalize), x, labels);
+  auto one = [&](std::size_t i) { return bpnet::ConstMatrixView<float>{x.data() + i * x.cols(), 1, x.cols()}; };
+  for (std::size_t i = 0; i < 200; ++i) predictor.forward(one(i % images));  // warm-up
+  std::vector<double> calls;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < kCalls; ++i) predictor.forward(one(i % images));
+    calls.push_back(seconds(start, Clock::now()) / kCalls * 1e6);
+  }
+  return median(calls);
+}
+
 // Batched inference of the test set (median of 5 passes, the peak measured
 // before each: the training rounds' peak is minutes old by then, and once
-// put inference at 107% of it) and the latency of one image (median of 5
-// runs of 2,000 calls, after warm-up).
+// put inference at 107% of it) and the latency of one image on all cores
+// and on one.
 Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset& test) {
   // All cores, whatever the last trainer set (a sharded one sets one kernel thread).
   bpnet::set_kernel_threads(0);
@@ -178,25 +203,10 @@ Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset
   r.images_per_s = static_cast<double>(test.count) / median(passes);
   r.peak_gflops = median(peaks);
 
-  // One image at a time, each a different test image (as a server sees
-  // them), preprocessed as the model was trained: the first 2,000 images.
-  bpnet::Predictor predictor(net);
-  constexpr std::size_t kCalls = 2000;
-  const std::size_t images = std::min(kCalls, test.count);
-  bpnet::Matrix<float> x(images, test.features());
-  std::vector<std::uint32_t> first(images);
-  std::iota(first.begin(), first.end(), 0u);
-  std::vector<std::uint8_t> labels(images);
-  bpnet::gather_batch(test, first, bpnet::pixel_scale(net.spec().normalize), x, labels);
-  auto one = [&](std::size_t i) { return bpnet::ConstMatrixView<float>{x.data() + i * x.cols(), 1, x.cols()}; };
-  for (std::size_t i = 0; i < 200; ++i) predictor.forward(one(i % images));  // warm-up
-  std::vector<double> calls;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto start = Clock::now();
-    for (std::size_t i = 0; i < kCalls; ++i) predictor.forward(one(i % images));
-    calls.push_back(seconds(start, Clock::now()) / kCalls * 1e6);
-  }
-  r.latency_us = median(calls);
+  r.latency_us = one_image_latency(net, test);
+  bpnet::set_kernel_threads(1);
+  r.latency_alone_us = one_image_latency(net, test);
+  bpnet::set_kernel_threads(0);
   return r;
 }
 
@@ -273,11 +283,11 @@ CaseResult measure_in_child(const std::string& data, const Case& c, int epochs, 
   return r;
 }
 
-// What a share of the peak above 100% means: the FMA loop was slowed while
-// it measured (another guest of this VM's host on the core), not a kernel
-// faster than the machine.
+// Appended to a share of the peak: empty, or what a share over 100% means:
+// the FMA loop was slowed while it measured (another guest of this VM's host
+// on the core), not a kernel faster than the machine.
 const char* unbelievable(double share_percent) {
-  return share_percent > 100 ? " (over the peak: the peak loop was slowed, not to be trusted)" : "";
+  return share_percent > 100 ? "; over the peak: the peak loop was slowed, not to be trusted" : "";
 }
 
 void report(const Case& c, const CaseResult& r) {
@@ -306,9 +316,11 @@ void report(const Case& c, const CaseResult& r) {
   ratio("workers 2 vs 0", find(cores, cores, 2), find(cores, cores, 0));
   const Inference& inference = r.inference;
   const double share = 100 * inference.images_per_s * inference.forward_flops / 1e9 / inference.peak_gflops;
-  std::printf("%-13s inference: %.0f img/s (%.1f%% of %.0f%s), one image %.2f us, test accuracy %.2f%%, peak RSS %.0f MB\n\n",
+  std::printf("%-13s inference: %.0f img/s (%.1f%% of %.0f%s), one image %.2f us (one thread %.2f), test accuracy %.2f%%, "
+              "peak RSS %.0f MB\n\n",
               c.name.c_str(), inference.images_per_s, share, inference.peak_gflops, unbelievable(share),
-              inference.latency_us, 100 * inference.accuracy, static_cast<double>(r.peak_rss_kb) / 1024);
+              inference.latency_us, inference.latency_alone_us, 100 * inference.accuracy,
+              static_cast<double>(r.peak_rss_kb) / 1024);
   std::fflush(stdout);
 }
 
@@ -334,8 +346,9 @@ int main(int argc, char** argv) {
   if (!infer_model.empty()) {
     const bpnet::Dataset test = bpnet::load_dataset(data, bpnet::Split::test);
     const Inference r = measure_inference(*bpnet::load_model(infer_model), test);
-    std::printf("bpnet inference: %.0f images/s (batches of 1000, %d threads), one image %.2f us, accuracy %.2f%%\n",
-                r.images_per_s, cores, r.latency_us, 100 * r.accuracy);
+    std::printf("bpnet inference: %.0f images/s (batches of 1000, %d threads), one image %.2f us (one thread %.2f), "
+                "accuracy %.2f%%\n",
+                r.images_per_s, cores, r.latency_us, r.latency_alone_us, 100 * r.accuracy);
     return 0;
   }
   if (peak_only) {

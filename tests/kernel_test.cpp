@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/gemm.hpp"
+#include "kernels/kernel_threads.hpp"
 #include "kernels/packed_gemm.hpp"
 #include "parallel/thread_team.hpp"
 #include "kernels/small_batch.hpp"
@@ -353,6 +354,31 @@ TEST(SmallRows, Avx2AndAvx512GiveTheSameFloats) {
       }
     }
   }
+}
+
+// A few-rows product large enough to be shared with the kernel team's
+// waiting members (chunks of 16 rows of B, taken by whoever comes first)
+// gives the floats of one thread computing it all, whoever took which
+// chunk: a thousand products back to back keep the member awake and in them.
+TEST(SmallRows, ASharedProductGivesTheFloatsOfOneThread) {
+  set_kernel_threads(2);
+  Rng rng(23);
+  for (const auto& [m, n, k] : std::vector<Shape>{{1, 128, 784}, {1, 130, 784}, {2, 300, 200}, {4, 47, 900}}) {
+    AlignedVector<float> a(m * k), b(n * k), bias(n);
+    for (auto* v : {&a, &b, &bias}) {
+      for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
+    }
+    std::vector<float> alone(m * n), shared(m * n);
+    for (std::size_t i = 0; i < m; ++i) std::copy(bias.begin(), bias.end(), alone.begin() + static_cast<std::ptrdiff_t>(i * n));
+    gemm_small_rows_nt(widest_isa(), m, n, k, 1.0f, a.data(), k, b.data(), k, 1.0f, alone.data(), n);
+    for (int call = 0; call < 1000; ++call) {
+      std::fill(shared.begin(), shared.end(), -7.0f);
+      gemm_plus_bias<float>({Transpose::no, Transpose::yes, m, n, k}, a.data(), k, b.data(), k, bias.data(),
+                            shared.data(), n, {});
+      ASSERT_EQ(first_bit_difference(alone, shared), -1) << "m " << m << " n " << n << " k " << k << " call " << call;
+    }
+  }
+  set_kernel_threads(0);
 }
 
 // AVX2 + FMA and AVX-512 add the products of each element in the same order

@@ -62,6 +62,12 @@ class CountedWork final : public IdleWork {
   const std::thread::id caller_ = std::this_thread::get_id();
 };
 
+// Waits up to 10 s for `work` to reach `chunks` done chunks.
+void wait_until_done(const CountedWork& work, int chunks) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (work.done() < chunks && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+}
+
 // Offered work is done by members waiting for a round, while the caller
 // runs none; withdrawing it stops them; only one piece of work at a time.
 TEST(ThreadTeam, WaitingMembersDoOfferedWorkUntilItIsWithdrawn) {
@@ -74,8 +80,7 @@ TEST(ThreadTeam, WaitingMembersDoOfferedWorkUntilItIsWithdrawn) {
   ASSERT_TRUE(team.offer(work));
   EXPECT_FALSE(team.offer(other)) << "other work is on offer";
   team.run([](int) {});  // the member is awake, waiting for the next round
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (work.done() < 200 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  wait_until_done(work, 200);
   team.withdraw(work);
   EXPECT_EQ(work.done(), 200);
   EXPECT_EQ(work.by_members(), 200) << "the caller ran no chunk";
@@ -89,6 +94,38 @@ TEST(ThreadTeam, WaitingMembersDoOfferedWorkUntilItIsWithdrawn) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(later.done(), when_withdrawn) << "no chunk after withdraw() returned";
   EXPECT_LT(when_withdrawn, 1000000);
+}
+
+// One offer after another with no round between them (one image after
+// another): a member that used up the first takes up the next. (Woken each
+// time, in case this VM held the test's thread for longer than the spin.)
+TEST(ThreadTeam, AWaitingMemberTakesUpEachNewOffer) {
+  ThreadTeam team(2);
+  team.run([](int) {});  // the member is awake, waiting for the next round
+  for (int offer = 0; offer < 50; ++offer) {
+    CountedWork work(3);
+    ASSERT_TRUE(team.offer(work)) << "offer " << offer;
+    team.wake_idle();
+    wait_until_done(work, 3);
+    team.withdraw(work);
+    ASSERT_EQ(work.by_members(), 3) << "offer " << offer << ": the caller ran no chunk";
+  }
+}
+
+// A member asleep (no round or chunk for long past its spin) does not see
+// offered work until wake_idle() wakes it.
+TEST(ThreadTeam, WakeIdleWakesASleepingMemberToDoOfferedWork) {
+  ThreadTeam team(2);
+  team.run([](int) {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // far past the spin: asleep
+  CountedWork work(5);
+  ASSERT_TRUE(team.offer(work));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(work.done(), 0) << "a sleeping member took offered work unwoken";
+  team.wake_idle();
+  wait_until_done(work, 5);
+  team.withdraw(work);
+  EXPECT_EQ(work.by_members(), 5);
 }
 
 // Work run on the kernel team finds the team busy from every member, the

@@ -74,10 +74,12 @@ void with_kernel_team(const std::function<void(ThreadTeam*)>& fn) {
   fn(shared.team.get());
 }
 
-bool offer_idle_work(IdleWork& work) {
+bool offer_idle_work(IdleWork& work, bool wake_sleepers) {
   KernelTeam& shared = kernel_team();
   const std::lock_guard lock(shared.offers);
-  return shared.team != nullptr && shared.team->offer(work);
+  if (shared.team == nullptr || !shared.team->offer(work)) return false;
+  if (wake_sleepers) shared.team->wake_idle();
+  return true;
 }
 
 void withdraw_idle_work(IdleWork& work) {

@@ -28,12 +28,12 @@ int kernel_threads();
 // alone). Concurrent callers never wait on each other.
 void with_kernel_team(const std::function<void(ThreadTeam*)>& fn);
 
-// Offers `work` to the kernel team's waiting members (ThreadTeam::offer):
-// false when there is no team of several threads or it has other work on
-// offer. withdraw_idle_work ends the offer, returning once no member runs a
-// chunk of it (a no-op for work not on offer, e.g. after set_kernel_threads
-// replaced the team).
-bool offer_idle_work(IdleWork& work);
+// Offers `work` to the kernel team's waiting members (ThreadTeam::offer),
+// waking those that sleep if asked: false when there is no team of several
+// threads or it has other work on offer. withdraw_idle_work ends the offer,
+// returning once no member runs a chunk of it (a no-op for work not on
+// offer, e.g. after set_kernel_threads replaced the team).
+bool offer_idle_work(IdleWork& work, bool wake_sleepers = false);
 void withdraw_idle_work(IdleWork& work);
 
 // body(begin, end) over [0, n) cut into one contiguous piece per kernel

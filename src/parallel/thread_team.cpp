@@ -29,19 +29,34 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 
 std::uint32_t* futex_word(std::atomic<std::uint32_t>& value) { return reinterpret_cast<std::uint32_t*>(&value); }
 
-// Waits until `value` differs from `old`: spin, then sleep in the kernel,
-// which re-checks the value under its lock (no wake-up can be lost).
-void wait_while_equal(std::atomic<std::uint32_t>& value, std::uint32_t old) {
+// Sleeps in the kernel while `value` is `old` (it re-checks the value under
+// its lock, so no wake-up is lost) until a wake_all() on it, counted in
+// `sleepers` meanwhile so that wake_all() makes no system call when nobody
+// sleeps: a round of a one-image forward (2-3 us) paid two futex calls, one
+// on each thread, whose waiter was spinning. seq_cst on both sides (here
+// the count, then the value; in the waker the value, then the count): either
+// the waker sees this sleeper, or this sleeper sees the new value.
+void sleep_while_equal(std::atomic<std::uint32_t>& value, std::uint32_t old, std::atomic<int>& sleepers) {
+  sleepers.fetch_add(1, std::memory_order_seq_cst);
+  if (value.load(std::memory_order_seq_cst) == old) {
+    syscall(SYS_futex, futex_word(value), FUTEX_WAIT_PRIVATE, old, nullptr, nullptr, 0);
+  }
+  sleepers.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Waits until `value` differs from `old`: spin, then sleep.
+void wait_while_equal(std::atomic<std::uint32_t>& value, std::uint32_t old, std::atomic<int>& sleepers) {
   for (int i = 0; i < kSpinRounds; ++i) {
     if (value.load(std::memory_order_acquire) != old) return;
     cpu_relax();
   }
-  while (value.load(std::memory_order_acquire) == old) {
-    syscall(SYS_futex, futex_word(value), FUTEX_WAIT_PRIVATE, old, nullptr, nullptr, 0);
-  }
+  while (value.load(std::memory_order_acquire) == old) sleep_while_equal(value, old, sleepers);
 }
 
-void wake_all(std::atomic<std::uint32_t>& value) {
+// Wakes whoever sleeps on `value`: after the caller changed it with a
+// seq_cst operation, or to have them look again (ThreadTeam::wake_idle).
+void wake_all(std::atomic<std::uint32_t>& value, const std::atomic<int>& sleepers) {
+  if (sleepers.load(std::memory_order_seq_cst) == 0) return;
   syscall(SYS_futex, futex_word(value), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
 }
 
@@ -53,8 +68,8 @@ ThreadTeam::ThreadTeam(int size) {
 
 ThreadTeam::~ThreadTeam() {
   quit_.store(true, std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-  wake_all(generation_);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  wake_all(generation_, generation_sleepers_);
   for (std::thread& t : threads_) t.join();
 }
 
@@ -75,13 +90,13 @@ void ThreadTeam::run(const std::function<void(int)>& task) {
   task_ = &task;
   error_ = nullptr;
   running_.store(static_cast<std::uint32_t>(size()), std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-  wake_all(generation_);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  wake_all(generation_, generation_sleepers_);
   run_member(0);
   // Wait for the others: running_ counts down to 0.
   for (std::uint32_t left = running_.fetch_sub(1, std::memory_order_acq_rel) - 1; left != 0;
        left = running_.load(std::memory_order_acquire)) {
-    wait_while_equal(running_, left);
+    wait_while_equal(running_, left, running_sleepers_);
   }
   task_ = nullptr;
   if (error_) std::rethrow_exception(error_);
@@ -90,7 +105,9 @@ void ThreadTeam::run(const std::function<void(int)>& task) {
 bool ThreadTeam::offer(IdleWork& work) {
   if (threads_.empty()) return false;
   IdleWork* none = nullptr;
-  return idle_work_.compare_exchange_strong(none, &work);
+  if (!idle_work_.compare_exchange_strong(none, &work)) return false;
+  offers_.fetch_add(1, std::memory_order_release);
+  return true;
 }
 
 void ThreadTeam::withdraw(IdleWork& work) {
@@ -109,19 +126,33 @@ bool ThreadTeam::run_idle_chunk() {
   return more;
 }
 
-// wait_while_equal on the generation, doing idle work while there is some.
+// Waits for the next round: spinning, doing idle work while there is some,
+// then asleep on the generation until a round begins or wake_idle() wakes
+// it to look for offered work. The spin starts again after each chunk, so
+// that work offered again and again (one image after another) finds the
+// member awake; an offer whose work ran out is not asked again, a later
+// one is.
 void ThreadTeam::wait_for_round(std::uint32_t seen) {
-  bool idle_work_left = true;
-  for (int i = 0; i < kSpinRounds; ++i) {
-    if (generation_.load(std::memory_order_acquire) != seen) return;
-    if (i >= kIdleAfterRounds && idle_work_left && idle_work_.load(std::memory_order_relaxed) != nullptr) {
-      idle_work_left = run_idle_chunk();
-      continue;
+  std::uint32_t spent_offer = 0;  // offers are numbered from 1
+  for (;;) {
+    for (int i = 0; i < kSpinRounds; ++i) {
+      if (generation_.load(std::memory_order_acquire) != seen) return;
+      if (i >= kIdleAfterRounds && idle_work_.load(std::memory_order_relaxed) != nullptr) {
+        const std::uint32_t offer = offers_.load(std::memory_order_acquire);
+        if (offer != spent_offer) {
+          if (!run_idle_chunk()) spent_offer = offer;
+          i = kIdleAfterRounds;
+          continue;
+        }
+      }
+      cpu_relax();
     }
-    cpu_relax();
+    sleep_while_equal(generation_, seen, generation_sleepers_);
+    if (generation_.load(std::memory_order_acquire) != seen) return;
   }
-  wait_while_equal(generation_, seen);
 }
+
+void ThreadTeam::wake_idle() { wake_all(generation_, generation_sleepers_); }
 
 void ThreadTeam::member_loop(int member) {
   // Generation 0, not whatever it is by now: a thread that starts late must
@@ -132,7 +163,7 @@ void ThreadTeam::member_loop(int member) {
     seen = generation_.load(std::memory_order_acquire);
     if (quit_.load(std::memory_order_acquire)) return;
     run_member(member);
-    if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) wake_all(running_);
+    if (running_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_all(running_, running_sleepers_);
   }
 }
 

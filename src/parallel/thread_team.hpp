@@ -45,8 +45,12 @@ class ThreadTeam {
   // they wait for a round, until it returns false or the offer is withdrawn:
   // the time a member would spend waiting while the caller computes alone
   // (a small layer, the loss) does the work instead. False, and nothing
-  // offered, when other work is on offer or there are no members.
+  // offered, when other work is on offer or there are no members. A member
+  // that is asleep (no round or chunk for a whole spin) does not join in.
   bool offer(IdleWork& work);
+  // Wakes the members that sleep, to look for offered work (or the next
+  // round) before they sleep again; no system call when none sleeps.
+  void wake_idle();
   // Ends the offer of `work` (if it is on offer); returns once no member is
   // inside work.run_chunk(), whose effects are then visible to the caller.
   void withdraw(IdleWork& work);
@@ -61,9 +65,12 @@ class ThreadTeam {
   const std::function<void(int)>* task_ = nullptr;
   std::atomic<std::uint32_t> generation_{0};  // bumped to start a round
   std::atomic<std::uint32_t> running_{0};     // members still busy in this round
+  std::atomic<int> generation_sleepers_{0};   // members asleep on generation_
+  std::atomic<int> running_sleepers_{0};      // callers asleep on running_ (0 or 1)
   std::atomic<bool> quit_{false};
   std::atomic<IdleWork*> idle_work_{nullptr};
   std::atomic<int> in_idle_work_{0};  // members inside idle_work_->run_chunk()
+  std::atomic<std::uint32_t> offers_{0};  // numbers the offers, so a member knows a new one
   std::mutex error_mutex_;
   std::exception_ptr error_;
 };
