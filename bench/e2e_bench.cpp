@@ -42,6 +42,7 @@
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "kernels/kernel_threads.hpp"
+#include "parallel/thread_team.hpp"
 
 namespace {
 
@@ -85,20 +86,30 @@ __attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
   return out[0];
 }
 
-// FLOP/s of `threads` cores running the widest FMA loop the CPU has.
-double measured_peak(int threads, bool& used_avx512) {
+// FLOP/s of all cores running the widest FMA loop the CPU has, on the
+// kernel threads themselves: loops on threads of their own, started for the
+// purpose, left the team's threads on the wrong cores for a while (the
+// batched inference right after them measured 555,000-744,000 images/s
+// against 753,000-828,000 with no loop before it, and 739,000-816,000 after
+// the same loop on the team; 5 runs each).
+double measured_peak(bool& used_avx512) {
   used_avx512 = __builtin_cpu_supports("avx512f");
+  bpnet::set_kernel_threads(0);
+  const int threads = bpnet::kernel_threads();
   constexpr long kIterations = 20'000'000;
   const double flops_per_iteration = 10.0 * (used_avx512 ? 16 : 8) * 2;
-  std::vector<std::thread> pool;
+  const auto loop = [&](int) {
+    volatile double sink = used_avx512 ? fma_loop_avx512(kIterations) : fma_loop_avx2(kIterations);
+    (void)sink;
+  };
   const auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      volatile double sink = used_avx512 ? fma_loop_avx512(kIterations) : fma_loop_avx2(kIterations);
-      (void)sink;
-    });
-  }
-  for (auto& t : pool) t.join();
+  bpnet::with_kernel_team([&](bpnet::ThreadTeam* team) {
+    if (team == nullptr) {
+      loop(0);
+    } else {
+      team->run(loop);
+    }
+  });
   return threads * flops_per_iteration * kIterations / seconds(start, Clock::now());
 }
 
@@ -189,13 +200,12 @@ double one_image_latency(const bpnet::Model<float>& net, const bpnet::Dataset& t
 Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset& test) {
   // All cores, whatever the last trainer set (a sharded one sets one kernel thread).
   bpnet::set_kernel_threads(0);
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
   Inference r;
   r.forward_flops = forward_flops_per_image(net);
   std::vector<double> passes, peaks;
   for (int i = 0; i < 5; ++i) {
     bool ignored = false;
-    peaks.push_back(measured_peak(cores, ignored) / 1e9);
+    peaks.push_back(measured_peak(ignored) / 1e9);
     const auto start = Clock::now();
     r.accuracy = bpnet::evaluate(net, test, 1000).accuracy;
     passes.push_back(seconds(start, Clock::now()));
@@ -228,12 +238,11 @@ CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs,
     config.epochs = static_cast<std::size_t>(timed_epochs) + 1;
     trainers.push_back(std::make_unique<bpnet::Trainer>(config, train));
   }
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
   std::vector<std::vector<double>> epochs(trainers.size());
   std::vector<double> peaks;
   for (int round = 0; round <= timed_epochs; ++round) {
     bool ignored = avx512;
-    peaks.push_back(measured_peak(cores, ignored) / 1e9);
+    peaks.push_back(measured_peak(ignored) / 1e9);
     for (std::size_t i = 0; i < trainers.size(); ++i) epochs[i].push_back(trainers[i]->run_epoch()->seconds);
   }
   CaseResult r;
@@ -352,7 +361,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (peak_only) {
-    std::printf("peak %.1f GFLOP/s (%d cores)\n", measured_peak(cores, avx512) / 1e9, cores);
+    std::printf("peak %.1f GFLOP/s (%d cores)\n", measured_peak(avx512) / 1e9, cores);
     for (const char* name : {"torch-seed", "keras-seed"}) {
       const bpnet::Model<float> model(bpnet::preset(name).model);
       std::printf("%s FLOP per image: training %.0f, forward %.0f\n", name, flops_per_epoch(model, 1),
@@ -360,7 +369,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  const double peak = measured_peak(cores, avx512) / 1e9;
+  const double peak = measured_peak(avx512) / 1e9;
   std::printf("machine: %d cores, measured FP32 FMA peak %.0f GFLOP/s at the start (%s, register-only loop; "
               "measured again before every round, the median of those is each row's reference)\n",
               cores, peak, avx512 ? "AVX-512" : "AVX2");

@@ -10,6 +10,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "bpnet/error.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
@@ -148,6 +151,34 @@ TEST(KernelThreads, WorkOnTheTeamComputesAloneFromEveryMember) {
   EXPECT_TRUE(outer_had_team);
   EXPECT_EQ(members_alone.load(), 2);
   with_kernel_team([](ThreadTeam* team) { EXPECT_NE(team, nullptr) << "the team was not given back"; });
+  set_kernel_threads(0);
+}
+
+// A child process made by fork() after the kernel team ran has none of its
+// threads: its products must still finish (on a team of its own), not wait
+// for the parent's members. The child is killed after 20 s if it hangs.
+TEST(KernelThreads, AForkedChildRunsProductsOnATeamOfItsOwn) {
+  set_kernel_threads(2);
+  auto product_on_the_team = [] {
+    std::atomic<int> members{0};
+    with_kernel_team([&](ThreadTeam* team) {
+      if (team != nullptr) team->run([&](int) { members.fetch_add(1); });
+    });
+    return members.load();
+  };
+  ASSERT_EQ(product_on_the_team(), 2);
+  const pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    ::alarm(20);
+    const bool ok = kernel_threads() == 2 && product_on_the_team() == 2;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status)) << "the child hung (killed by signal " << WTERMSIG(status) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's team is not of 2 threads";
+  EXPECT_EQ(product_on_the_team(), 2) << "the parent's team still works";
   set_kernel_threads(0);
 }
 

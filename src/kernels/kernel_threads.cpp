@@ -1,5 +1,7 @@
 #include "kernel_threads.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -29,13 +31,32 @@ void resize(KernelTeam& shared, int threads) {
   shared.threads.store(threads, std::memory_order_relaxed);
 }
 
+// The process's team, made on first use and never destroyed (its threads
+// outlive static destructors). A child process made by fork() has none of
+// the parent's threads, only their team's state: a product there would wait
+// for members that do not exist (e2e_bench's children hung so). So the child
+// forgets the parent's team, leaking it, and makes its own, of as many
+// threads, when it first needs one.
+std::atomic<KernelTeam*> current_team{nullptr};
+int threads_after_fork = 0;  // 0: all cores
+
+void forget_team_in_child() {
+  if (KernelTeam* parents = current_team.load(std::memory_order_relaxed)) {
+    threads_after_fork = parents->threads.load(std::memory_order_relaxed);
+  }
+  current_team.store(nullptr, std::memory_order_relaxed);
+}
+
 KernelTeam& kernel_team() {
-  static KernelTeam* const shared = [] {
-    auto* t = new KernelTeam;  // never destroyed: its threads outlive static destructors
-    resize(*t, all_cores());
-    return t;
-  }();
-  return *shared;
+  KernelTeam* team = current_team.load(std::memory_order_acquire);
+  if (team != nullptr) return *team;
+  static std::once_flag registered;
+  std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, forget_team_in_child); });
+  auto* made = new KernelTeam;
+  resize(*made, threads_after_fork > 0 ? threads_after_fork : all_cores());
+  if (current_team.compare_exchange_strong(team, made, std::memory_order_acq_rel)) return *made;
+  delete made;  // another thread made one first
+  return *team;
 }
 
 }  // namespace
