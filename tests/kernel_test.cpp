@@ -369,7 +369,7 @@ TEST(SmallRows, ASharedProductGivesTheFloatsOfOneThread) {
       for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
     }
     std::vector<float> alone(m * n), shared(m * n);
-    for (std::size_t i = 0; i < m; ++i) std::copy(bias.begin(), bias.end(), alone.begin() + static_cast<std::ptrdiff_t>(i * n));
+    for (std::size_t i = 0; i < m; ++i) std::copy_n(bias.begin(), n, alone.data() + i * n);
     gemm_small_rows_nt(widest_isa(), m, n, k, 1.0f, a.data(), k, b.data(), k, 1.0f, alone.data(), n);
     for (int call = 0; call < 1000; ++call) {
       std::fill(shared.begin(), shared.end(), -7.0f);

@@ -10,10 +10,10 @@
 #include <atomic>
 #include <chrono>
 
+#include "../parallel/thread_team.hpp"
 #include "gemm.hpp"
 #include "kernel_threads.hpp"
 #include "packed_gemm.hpp"
-#include "../parallel/thread_team.hpp"
 #include "small_batch.hpp"
 
 namespace bpnet {
@@ -33,11 +33,11 @@ constexpr std::size_t kMinSharedFewRowsMacs = std::size_t{1} << 16;
 
 // The rows of B (C's columns) in chunks of 16, the last one 16-31 (or all
 // of n under 32), taken in turn by the caller and by whichever waiting
-// members of the kernel team join in (ThreadTeam::offer): a member that is
-// asleep never joins, so the caller never waits for one to wake, and one
-// whose core is slow at the moment takes fewer. Every row's dot product is
-// the same floats in any chunk of at least four rows, so C does not depend
-// on who took which.
+// members of the kernel team join in (ThreadTeam::offer): the caller never
+// waits for a member to wake or to start, it takes every chunk nobody has
+// taken, and a member whose core is slow at the moment takes fewer. Every
+// row's dot product is the same floats in any chunk of at least four rows,
+// so C does not depend on who took which.
 class FewRowsChunks final : public IdleWork {
  public:
   FewRowsChunks(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
