@@ -42,7 +42,6 @@
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "kernels/kernel_threads.hpp"
-#include "parallel/thread_team.hpp"
 
 namespace {
 
@@ -98,16 +97,12 @@ double measured_peak(bool& used_avx512) {
   const int threads = bpnet::kernel_threads();
   constexpr long kIterations = 20'000'000;
   const double flops_per_iteration = 10.0 * (used_avx512 ? 16 : 8) * 2;
-  const auto loop = [&](int) {
-    volatile double sink = used_avx512 ? fma_loop_avx512(kIterations) : fma_loop_avx2(kIterations);
-    (void)sink;
-  };
   const auto start = Clock::now();
-  bpnet::with_kernel_team([&](bpnet::ThreadTeam* team) {
-    if (team == nullptr) {
-      loop(0);
-    } else {
-      team->run(loop);
+  // One loop a thread: a piece of one.
+  bpnet::for_each_piece(static_cast<std::size_t>(threads), 1, 0, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      volatile double sink = used_avx512 ? fma_loop_avx512(kIterations) : fma_loop_avx2(kIterations);
+      (void)sink;
     }
   });
   return threads * flops_per_iteration * kIterations / seconds(start, Clock::now());
