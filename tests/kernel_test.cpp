@@ -295,6 +295,40 @@ TEST(PackedGemm, FinishInsideTheKernelIsTheProductThenTheFinish) {
   }
 }
 
+// A forward computed as its transpose (the weights' rows read in place)
+// gives the floats of the packed product with its bias, bit for bit: alone
+// and on teams of two and three, with and without the ReLU, at shapes with
+// partial tiles on every side, several K slices and none (k = 0), and row
+// strides wider than the matrices; the padding of C is left as it was.
+TEST(PackedGemm, ByWeightRowsGivesTheFloatsOfThePackedProduct) {
+  ThreadTeam two(2), three(3);
+  Rng rng(12);
+  for (const Isa isa : kEveryIsa) {
+    if (!cpu_runs(isa)) continue;
+    for (const auto& [m, n, k] :
+         std::vector<Shape>{{64, 128, 784}, {13, 70, 257}, {128, 500, 300}, {5, 33, 1}, {9, 40, 0}, {30, 7, 20}}) {
+      const std::size_t lda = k + 3, ldb = k + 1, ldc = n + 2;
+      std::vector<float> a(m * lda), b(n * ldb), bias(n), start(m * ldc);
+      for (auto* v : {&a, &b, &bias, &start}) {
+        for (float& x : *v) x = static_cast<float>(rng.uniform(-1, 1));
+      }
+      for (const Finish finish : {Finish::none, Finish::relu}) {
+        std::vector<float> expected = start;
+        gemm_packed(isa, {Transpose::no, Transpose::yes, m, n, k}, 1.0f, a.data(), lda, b.data(), ldb, 1.0f,
+                    expected.data(), ldc, nullptr, bias.data(), {finish});
+        for (ThreadTeam* team : {static_cast<ThreadTeam*>(nullptr), &two, &three}) {
+          std::vector<float> c = start;
+          gemm_packed_by_weight_rows(isa, m, n, k, a.data(), lda, b.data(), ldb, bias.data(), c.data(), ldc, team,
+                                     finish);
+          ASSERT_EQ(first_bit_difference(c, expected), -1)
+              << "isa " << static_cast<int>(isa) << " " << m << "x" << n << "x" << k << " relu "
+              << (finish == Finish::relu) << " threads " << (team == nullptr ? 1 : team->size());
+        }
+      }
+    }
+  }
+}
+
 // A B whose rows start on cache lines an odd number of lines apart is read
 // in place by the vector kernels (its last, partial panel still packed);
 // the same B one float off a line is packed whole. The same floats either

@@ -346,7 +346,7 @@ class PackBuffer {
 };
 
 struct PackBuffers {
-  PackBuffer a, b, tile;
+  PackBuffer a, b, tile, transposed;  // transposed: gemm_packed_by_weight_rows's C^T
 };
 
 PackBuffers& thread_buffers() {
@@ -569,6 +569,73 @@ void gemm_packed(Isa isa, const GemmShape& s, float alpha, const float* a, std::
       gemm_block(kernel, op_a, op_b_transposed, packed_b, 0, s.m, first, last, s.k, alpha, beta, bias, c, ldc,
                  epilogue);
     }
+  });
+}
+
+namespace {
+
+// The whole 8 x 8 blocks of transpose_rows_into_columns.
+__attribute__((target("avx2"))) void transpose_blocks_avx2(const float* t, std::size_t m, std::size_t first,
+                                                            std::size_t last, float* c, std::size_t ldc) {
+  for (std::size_t o = first; o + 8 <= last; o += 8) {
+    for (std::size_t r = 0; r + 8 <= m; r += 8) {
+      __m256 rows[8], columns[8];
+      for (std::size_t i = 0; i < 8; ++i) rows[i] = _mm256_loadu_ps(t + (o + i) * m + r);
+      transpose8x8(rows, columns);
+      for (std::size_t i = 0; i < 8; ++i) _mm256_storeu_ps(c + (r + i) * ldc + o, columns[i]);
+    }
+  }
+}
+
+// Rows [first, last) of t (rows of m floats) into columns [first, last) of c:
+// c[r * ldc + o] = t[o * m + r], eight by eight through registers with AVX2.
+void transpose_rows_into_columns(bool simd, const float* t, std::size_t m, std::size_t first, std::size_t last,
+                                 float* c, std::size_t ldc) {
+  std::size_t o_done = first, r_done = 0;  // the blocks [first, o_done) x [0, r_done) went through registers
+  if (simd) {
+    o_done = first + (last - first) / 8 * 8;
+    r_done = m / 8 * 8;
+    transpose_blocks_avx2(t, m, first, o_done, c, ldc);
+  }
+  for (std::size_t o = first; o < last; ++o) {
+    for (std::size_t r = o < o_done ? r_done : 0; r < m; ++r) c[r * ldc + o] = t[o * m + r];
+  }
+}
+
+}  // namespace
+
+void gemm_packed_by_weight_rows(Isa isa, std::size_t m, std::size_t n, std::size_t k, const float* a,
+                                std::size_t lda, const float* b, std::size_t ldb, const float* bias, float* c,
+                                std::size_t ldc, ThreadTeam* team, Finish finish) {
+  if (m == 0 || n == 0) return;
+  const Kernel& kernel = kernel_for(isa);
+  float* t = thread_buffers().transposed.get(n * m);  // the caller's; each member fills its own rows
+  // C^T (n, m) = B (n, k) A^T (k, m): B's rows are op(A)'s, read in place;
+  // A's rows are op(B)^T's (an op(B) that is transposed: packed).
+  const Operand b_rows{b, ldb, false};
+  const Operand a_rows{a, lda, false};
+  auto rows = [&](std::size_t first, std::size_t last) {
+    for (std::size_t o = first; o < last; ++o) std::fill_n(t + o * m, m, bias[o]);
+    if (k > 0) {
+      gemm_block(kernel, b_rows, a_rows, nullptr, first, last, 0, m, k, 1.0f, 1.0f, nullptr, t, m,
+                 Epilogue<float>{finish});
+    } else {
+      finish_reference(last - first, m, Epilogue<float>{finish}, t + first * m, m);
+    }
+    transpose_rows_into_columns(kernel.simd_packing, t, m, first, last, c, ldc);
+  };
+  const std::size_t members =
+      team == nullptr || m * n * k < kMinParallelMacs ? 1 : static_cast<std::size_t>(team->size());
+  if (members == 1) {
+    rows(0, n);
+    return;
+  }
+  const std::size_t tiles = (n + kernel.mr - 1) / kernel.mr;
+  team->run([&](int member) {
+    const auto i = static_cast<std::size_t>(member);
+    const std::size_t first = std::min(tiles * i / members * kernel.mr, n);
+    const std::size_t last = std::min(tiles * (i + 1) / members * kernel.mr, n);
+    if (first < last) rows(first, last);
   });
 }
 

@@ -25,6 +25,19 @@ void gemm_packed(Isa isa, const GemmShape& shape, float alpha, const float* a, s
                  std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team,
                  const float* bias = nullptr, const Epilogue<float>& epilogue = {});
 
+// C (m, n) = A (m, k) B^T + bias, B (n, k): gemm_packed with trans_a no,
+// trans_b yes and a bias (a Linear forward, B its weights), the same floats,
+// computed as its transpose C^T = B A^T into a buffer, then transposed into
+// C. gemm_packed packs all of B (n x k) again for every product, transposing
+// it; this reads B's rows in place and packs A (m x k) instead, at the cost of
+// transposing C (m x n): for n well above m (the big networks' layers,
+// n = 500-2500 for a batch of 128) the cheaper of the two. A team cuts C's
+// columns in whole tiles (each thread the rows of B it updates in training).
+// `finish` is none or relu (no mask).
+void gemm_packed_by_weight_rows(Isa isa, std::size_t m, std::size_t n, std::size_t k, const float* a,
+                                std::size_t lda, const float* b, std::size_t ldb, const float* bias, float* c,
+                                std::size_t ldc, ThreadTeam* team, Finish finish);
+
 // While one lives on a thread, each product that thread runs with an op(B)
 // lying inside `weights` (a model's parameters, which must not change
 // meanwhile: an evaluation) lays that op(B) out for the kernel once, the
