@@ -20,6 +20,8 @@
 //        e2e_bench --peak
 //   the measured FMA peak and the presets' FLOP per image, by which
 //   bench/compare_pytorch.sh turns every speed into a fraction of the peak.
+// BPNET_MAX_ISA=avx2 measures the AVX2 kernels (and the AVX2 peak) on an
+// AVX-512 machine.
 #include <CLI/CLI.hpp>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -35,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "bpnet/cpu.hpp"
 #include "bpnet/evaluate.hpp"
 #include "bpnet/model_file.hpp"
 #include "bpnet/preprocess.hpp"
@@ -85,23 +88,27 @@ __attribute__((target("avx512f"))) double fma_loop_avx512(long iterations) {
   return out[0];
 }
 
-// FLOP/s of all cores running the widest FMA loop the CPU has, on the
-// kernel threads themselves: loops on threads of their own, started for the
+// The peak is that of the instruction set bpnet's kernels run (AVX-512, or
+// AVX2 where the CPU or BPNET_MAX_ISA stops there): the fraction of the peak
+// is then the kernels' own.
+bool peak_loop_is_avx512() { return bpnet::kernel_instruction_set() == "AVX-512"; }
+
+// FLOP/s of all cores running that FMA loop, on the kernel threads themselves: loops on threads of their own, started for the
 // purpose, left the team's threads on the wrong cores for a while (the
 // batched inference right after them measured 555,000-744,000 images/s
 // against 753,000-828,000 with no loop before it, and 739,000-816,000 after
 // the same loop on the team; 5 runs each).
-double measured_peak(bool& used_avx512) {
-  used_avx512 = __builtin_cpu_supports("avx512f");
+double measured_peak() {
+  const bool avx512 = peak_loop_is_avx512();
   bpnet::set_kernel_threads(0);
   const int threads = bpnet::kernel_threads();
   constexpr long kIterations = 20'000'000;
-  const double flops_per_iteration = 10.0 * (used_avx512 ? 16 : 8) * 2;
+  const double flops_per_iteration = 10.0 * (avx512 ? 16 : 8) * 2;
   const auto start = Clock::now();
   // One loop a thread: a piece of one.
   bpnet::for_each_piece(static_cast<std::size_t>(threads), 1, 0, [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
-      volatile double sink = used_avx512 ? fma_loop_avx512(kIterations) : fma_loop_avx2(kIterations);
+      volatile double sink = avx512 ? fma_loop_avx512(kIterations) : fma_loop_avx2(kIterations);
       (void)sink;
     }
   });
@@ -199,8 +206,7 @@ Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset
   r.forward_flops = forward_flops_per_image(net);
   std::vector<double> passes, peaks;
   for (int i = 0; i < 5; ++i) {
-    bool ignored = false;
-    peaks.push_back(measured_peak(ignored) / 1e9);
+    peaks.push_back(measured_peak() / 1e9);
     const auto start = Clock::now();
     r.accuracy = bpnet::evaluate(net, test, 1000).accuracy;
     passes.push_back(seconds(start, Clock::now()));
@@ -216,7 +222,7 @@ Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset
 }
 
 // Every setup trains its own model; they take turns, one epoch each.
-CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs, bool avx512) {
+CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs) {
   bpnet::Dataset train = bpnet::load_dataset(data_dir, bpnet::Split::train);
   const bpnet::Dataset test = bpnet::load_dataset(data_dir, bpnet::Split::test);
   const bpnet::Dataset validation = bpnet::split_off_tail(train, c.config.validation_split);
@@ -236,8 +242,7 @@ CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs,
   std::vector<std::vector<double>> epochs(trainers.size());
   std::vector<double> peaks;
   for (int round = 0; round <= timed_epochs; ++round) {
-    bool ignored = avx512;
-    peaks.push_back(measured_peak(ignored) / 1e9);
+    peaks.push_back(measured_peak() / 1e9);
     for (std::size_t i = 0; i < trainers.size(); ++i) epochs[i].push_back(trainers[i]->run_epoch()->seconds);
   }
   CaseResult r;
@@ -257,13 +262,13 @@ CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs,
 }
 
 // Runs measure() in a child process; its peak RSS comes from wait4().
-CaseResult measure_in_child(const std::string& data, const Case& c, int epochs, bool avx512) {
+CaseResult measure_in_child(const std::string& data, const Case& c, int epochs) {
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) std::exit(1);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(pipe_fds[0]);
-    const CaseResult r = measure(data, c, epochs, avx512);
+    const CaseResult r = measure(data, c, epochs);
     const std::size_t n = r.setups.size();
     const bool ok = ::write(pipe_fds[1], &r.inference, sizeof(Inference)) == sizeof(Inference) &&
                     ::write(pipe_fds[1], r.setups.data(), n * sizeof(Result)) == static_cast<ssize_t>(n * sizeof(Result));
@@ -346,7 +351,6 @@ int main(int argc, char** argv) {
                "Only the measured peak and the presets' FLOP per image (what compare_pytorch.sh divides by)");
   CLI11_PARSE(cli, argc, argv);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  bool avx512 = false;
   if (!infer_model.empty()) {
     const bpnet::Dataset test = bpnet::load_dataset(data, bpnet::Split::test);
     const Inference r = measure_inference(*bpnet::load_model(infer_model), test);
@@ -356,7 +360,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (peak_only) {
-    std::printf("peak %.1f GFLOP/s (%d cores)\n", measured_peak(avx512) / 1e9, cores);
+    std::printf("peak %.1f GFLOP/s (%d cores)\n", measured_peak() / 1e9, cores);
     for (const char* name : {"torch-seed", "keras-seed"}) {
       const bpnet::Model<float> model(bpnet::preset(name).model);
       std::printf("%s FLOP per image: training %.0f, forward %.0f\n", name, flops_per_epoch(model, 1),
@@ -364,10 +368,11 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  const double peak = measured_peak(avx512) / 1e9;
+  const double peak = measured_peak() / 1e9;
   std::printf("machine: %d cores, measured FP32 FMA peak %.0f GFLOP/s at the start (%s, register-only loop; "
-              "measured again before every round, the median of those is each row's reference)\n",
-              cores, peak, avx512 ? "AVX-512" : "AVX2");
+              "measured again before every round, the median of those is each row's reference); bpnet's kernels: "
+              "%s\n",
+              cores, peak, peak_loop_is_avx512() ? "AVX-512" : "AVX2", bpnet::kernel_instruction_set().c_str());
   std::printf("%d timed rounds after 1 warm-up, setups taking turns; medians\n\n", epochs);
   std::printf("%-13s %7s %6s %7s | %9s %11s %8s %s\n", "network", "threads", "shards", "workers", "s/epoch",
               "train img/s", "GFLOP/s", "%peak");
@@ -379,6 +384,6 @@ int main(int argc, char** argv) {
     cases.push_back({"784-1000-500", mlp({784, 1000, 500, 10}), 6400, few});
     cases.push_back({"784-2500..500", mlp({784, 2500, 2000, 1500, 1000, 500, 10}), 6400, few});
   }
-  for (const Case& c : cases) report(c, measure_in_child(data, c, epochs, avx512));
+  for (const Case& c : cases) report(c, measure_in_child(data, c, epochs));
   return 0;
 }

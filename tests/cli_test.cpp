@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_runner.hpp"
+#include "kernels/isa.hpp"
 #include "test_support.hpp"
 
 namespace bpnet {
@@ -105,6 +108,45 @@ TEST_F(Cli, MoreThreadsThanCoresIsWarnedAbout) {
       << outcome.output;
   EXPECT_NE(run_bpnet("train --help").output.find("--threads"), std::string::npos);
   EXPECT_NE(run_bpnet("train --help").output.find("in [0, 1024]"), std::string::npos);
+}
+
+// Runs bpnet with BPNET_MAX_ISA set to `isa` (the tests run one a process).
+Outcome run_bpnet_with_isa(const std::string& isa, const std::string& arguments) {
+  ::setenv("BPNET_MAX_ISA", isa.c_str(), 1);
+  const Outcome outcome = run_bpnet(arguments);
+  ::unsetenv("BPNET_MAX_ISA");
+  return outcome;
+}
+
+TEST_F(Cli, ABadMaxIsaStopsTheCommandBeforeAnyWork) {
+  const Outcome outcome = run_bpnet_with_isa("avx3", "train " + small() + " --epochs 1");
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_EQ(outcome.output,
+            "bpnet: error: BPNET_MAX_ISA is 'avx3'; it must be plain, avx2 or avx512 (or unset: the widest this CPU "
+            "runs)\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "run"));
+}
+
+// What lets a run be repeated on the other kind of machine: the AVX2 and the
+// AVX-512 kernels train the same model, byte for byte (full and partial
+// tiles of both: 40 outputs are 32 + 8 and 16 + 16 + 8; batches of 24 rows
+// are 8 + 8 + 8 and 6 x 4), on one thread and on two.
+TEST_F(Cli, Avx2AndAvx512KernelsTrainTheSameModel) {
+  if (!cpu_runs(Isa::avx512)) GTEST_SKIP() << "this CPU has no AVX-512";
+  for (const char* threads : {"1", "2"}) {
+    std::map<std::string, testing::Bytes> models;
+    for (const std::string isa : {"avx2", "avx512"}) {
+      const std::string model = (dir_ / (isa + threads + ".bpn")).string();
+      const Outcome trained = run_bpnet_with_isa(
+          isa, "train " + data() + " --layers 20,40,10 --batch 24 --epochs 2 --threads " + threads +
+                   " --overwrite --run-dir " + (dir_ / "run").string() + " --save " + model);
+      ASSERT_EQ(trained.exit_code, 0) << trained.output;
+      EXPECT_NE(trained.output.find(isa == "avx2" ? "| AVX2 kernels |" : "| AVX-512 kernels |"), std::string::npos)
+          << trained.output;
+      models[isa] = testing::read_bytes(model);
+    }
+    EXPECT_EQ(models["avx2"], models["avx512"]) << threads << " threads";
+  }
 }
 
 TEST_F(Cli, RuntimeErrorsExitOneWithOneLine) {

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "kernels/gemm.hpp"
+#include "kernels/isa.hpp"
 #include "kernels/kernel_threads.hpp"
 #include "kernels/packed_gemm.hpp"
 #include "parallel/thread_team.hpp"
 #include "kernels/small_batch.hpp"
 #include "bpnet/aligned_vector.hpp"
+#include "bpnet/error.hpp"
 #include "bpnet/random.hpp"
 
 namespace bpnet {
@@ -484,6 +486,27 @@ TEST(Gemm, BetaZeroIgnoresGarbageInC) {
   gemm_reference<float>({Transpose::no, Transpose::no, 1, 1, 2}, 1.0f, a.data(), 2, b.data(), 1, 0.0f,
                         c.data(), 1);
   EXPECT_EQ(c[0], 11.0f);
+}
+
+// BPNET_MAX_ISA narrows the CPU's instruction set and never widens it; any
+// other value is an error that names the variable and the value.
+TEST(Isa, TheCapIsTheNarrowerOfTheCpuAndTheSetting) {
+  EXPECT_EQ(capped_isa(Isa::avx512, nullptr), Isa::avx512);
+  EXPECT_EQ(capped_isa(Isa::avx512, ""), Isa::avx512);
+  EXPECT_EQ(capped_isa(Isa::avx512, "avx2"), Isa::avx2);
+  EXPECT_EQ(capped_isa(Isa::avx512, "plain"), Isa::plain);
+  EXPECT_EQ(capped_isa(Isa::avx2, "avx512"), Isa::avx2);
+  EXPECT_EQ(capped_isa(Isa::plain, "avx2"), Isa::plain);
+  for (const Isa isa : kEveryIsa) EXPECT_EQ(capped_isa(Isa::avx512, isa_name(isa)), isa);
+  for (const char* bad : {"AVX2", "avx3", "avx2 ", "sse"}) {
+    try {
+      capped_isa(Isa::avx512, bad);
+      ADD_FAILURE() << "'" << bad << "' was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("BPNET_MAX_ISA is '" + std::string(bad) + "'"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bpnet/cpu.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/suggest.hpp"
 #include "bpnet/version.hpp"
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    // A bad BPNET_MAX_ISA is reported now, not at the first product.
+    static_cast<void>(bpnet::kernel_instruction_set());
     for (auto& [sub, run] : commands) {
       if (sub->parsed()) return run();
     }

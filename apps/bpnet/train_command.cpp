@@ -11,6 +11,7 @@
 
 #include "bpnet/atomic_file.hpp"
 #include "bpnet/checkpoint.hpp"
+#include "bpnet/cpu.hpp"
 #include "bpnet/diagnostics.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/evaluate.hpp"
@@ -174,9 +175,9 @@ int run_train(const TrainFlags& flags) {
   if (init_from) trainer.start_from(*init_from, *flags.init_from);
   if (run.state) trainer.restore(*run.state);
   fmt::print("bpnet train: {} | {} | {} | batch {} | {} epochs | {} train / {} validation / {} test images | "
-             "run folder {}\n",
+             "{} kernels | run folder {}\n",
              used.model.describe(), name(used.model.loss), recipe_summary(used), used.batch, used.epochs,
-             train.count, validation.count, test.count, run.folder.string());
+             train.count, validation.count, test.count, kernel_instruction_set(), run.folder.string());
   if (init_from) fmt::print("starting from the parameters of {}\n", *flags.init_from);
   if (run.state) fmt::print("resuming {}\n", position(*run.state, trainer.steps_per_epoch()));
   if (processes->size() > 1) {

@@ -2,7 +2,7 @@
 //
 // float (training and inference): a few rows -> the few-rows kernel (one
 // image at a time); otherwise bpnet's packed GEMM with the widest instruction
-// set of this CPU, split over the kernel threads (kernel_threads.hpp). Both
+// set of this CPU (or BPNET_MAX_ISA's), split over the kernel threads (kernel_threads.hpp). Both
 // measured faster than OpenBLAS at the preset shapes (docs/performance.md),
 // which bpnet no longer links. double (the gradient checker): the reference
 // loops, where speed does not matter.
@@ -40,21 +40,23 @@ constexpr std::size_t kMinSharedFewRowsMacs = std::size_t{1} << 16;
 // so C does not depend on who took which.
 class FewRowsChunks final : public IdleWork {
  public:
-  FewRowsChunks(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                float beta, float* c, std::size_t ldc)
-      : s_(s), alpha_(alpha), beta_(beta), a_(a), b_(b), c_(c), lda_(lda), ldb_(ldb), ldc_(ldc),
+  FewRowsChunks(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
+                std::size_t ldb, float beta, float* c, std::size_t ldc)
+      : isa_(isa), s_(s), alpha_(alpha), beta_(beta), a_(a), b_(b), c_(c), lda_(lda), ldb_(ldb), ldc_(ldc),
         chunks_(std::max<std::size_t>(1, s.n / kRows)) {}
 
   bool run_chunk() noexcept override {
     const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
     if (i >= chunks_) return false;
     const std::size_t begin = i * kRows, end = i + 1 == chunks_ ? s_.n : begin + kRows;
-    gemm_small_rows_nt(s_.m, end - begin, s_.k, alpha_, a_, lda_, b_ + begin * ldb_, ldb_, beta_, c_ + begin, ldc_);
+    gemm_small_rows_nt(isa_, s_.m, end - begin, s_.k, alpha_, a_, lda_, b_ + begin * ldb_, ldb_, beta_, c_ + begin,
+                       ldc_);
     return i + 1 < chunks_;
   }
 
  private:
   static constexpr std::size_t kRows = 16;
+  Isa isa_;
   GemmShape s_;
   float alpha_, beta_;
   const float *a_, *b_;
@@ -75,21 +77,21 @@ class FewRowsChunks final : public IdleWork {
 constexpr std::chrono::nanoseconds kStreamGap = std::chrono::microseconds(10);
 std::atomic<std::chrono::steady_clock::rep> last_product_end{0};
 
-void few_rows_product(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
+void few_rows_product(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
                       std::size_t ldb, float beta, float* c, std::size_t ldc) {
   if (s.m * s.n * s.k < kMinSharedFewRowsMacs) {
-    gemm_small_rows_nt(s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_small_rows_nt(isa, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   using Clock = std::chrono::steady_clock;
   const Clock::rep gap = Clock::now().time_since_epoch().count() - last_product_end.load(std::memory_order_relaxed);
-  FewRowsChunks chunks(s, alpha, a, lda, b, ldb, beta, c, ldc);
+  FewRowsChunks chunks(isa, s, alpha, a, lda, b, ldb, beta, c, ldc);
   if (gap < std::chrono::duration_cast<Clock::duration>(kStreamGap).count() && offer_idle_work(chunks, true)) {
     while (chunks.run_chunk()) {
     }
     withdraw_idle_work(chunks);  // returns once no member is inside a chunk: C is complete
   } else {
-    gemm_small_rows_nt(s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_small_rows_nt(isa, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   last_product_end.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
 }
@@ -99,13 +101,14 @@ void few_rows_product(const GemmShape& s, float alpha, const float* a, std::size
 template <>
 void gemm<float>(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
                  std::size_t ldb, float beta, float* c, std::size_t ldc, const Epilogue<float>& epilogue) {
+  const Isa isa = widest_isa();  // here, on the caller: a bad BPNET_MAX_ISA throws before any work starts
   if (few_rows_forward(s)) {
-    few_rows_product(s, alpha, a, lda, b, ldb, beta, c, ldc);
+    few_rows_product(isa, s, alpha, a, lda, b, ldb, beta, c, ldc);
     finish_reference(s.m, s.n, epilogue, c, ldc);
     return;
   }
   with_kernel_team([&](ThreadTeam* team) {
-    gemm_packed(widest_isa(), s, alpha, a, lda, b, ldb, beta, c, ldc, team, nullptr, epilogue);
+    gemm_packed(isa, s, alpha, a, lda, b, ldb, beta, c, ldc, team, nullptr, epilogue);
   });
 }
 
@@ -136,18 +139,19 @@ bool by_weight_rows(const GemmShape& s, const Epilogue<float>& epilogue) {
 template <>
 void gemm_plus_bias<float>(const GemmShape& s, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                            const float* bias, float* c, std::size_t ldc, const Epilogue<float>& epilogue) {
+  const Isa isa = widest_isa();  // as in gemm<float>
   if (few_rows_forward(s)) {
     bias_then_gemm(s, a, lda, b, ldb, bias, c, ldc, epilogue);
     return;
   }
   if (by_weight_rows(s, epilogue)) {
     with_kernel_team([&](ThreadTeam* team) {
-      gemm_packed_by_weight_rows(widest_isa(), s.m, s.n, s.k, a, lda, b, ldb, bias, c, ldc, team, epilogue.finish);
+      gemm_packed_by_weight_rows(isa, s.m, s.n, s.k, a, lda, b, ldb, bias, c, ldc, team, epilogue.finish);
     });
     return;
   }
   with_kernel_team([&](ThreadTeam* team) {
-    gemm_packed(widest_isa(), s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias, epilogue);
+    gemm_packed(isa, s, 1.0f, a, lda, b, ldb, 1.0f, c, ldc, team, bias, epilogue);
   });
 }
 

@@ -8,9 +8,9 @@
 // what any x86-64 runs). The SIMD ones take several rows of B at once, so each
 // load of A feeds several FMAs, with eight FMA chains in flight (AVX2: four
 // rows of two accumulators; AVX-512: eight rows of one), and give the same
-// floats (see dot_rows_avx512). The widest one the CPU runs is used. It
-// streams the weights from L2, so rows must start on a cache line (the
-// model's storage does, aligned_vector.hpp). Measured with
+// floats (see dot_rows_avx512). gemm<float> passes the widest one the CPU
+// runs (or BPNET_MAX_ISA's). It streams the weights from L2, so rows must
+// start on a cache line (the model's storage does, aligned_vector.hpp). Measured with
 // `kernels_bench --benchmark_filter=OneImage`, AVX2 / AVX-512: on the
 // project's AVX-512 Xeon, with the kernels before they gave the same floats,
 // torch-seed's layers 3.27 / 2.55 us (784 -> 128), 0.31 / 0.26 (128 -> 64),
@@ -165,11 +165,6 @@ void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, fl
     }
     for (; j < n; ++j) store(plain_dot(row, b + j * ldb, k), alpha, beta, out + j);
   }
-}
-
-void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
-                        const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  gemm_small_rows_nt(widest_isa(), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);  // measured: see the top
 }
 
 }  // namespace bpnet

@@ -11,10 +11,8 @@ namespace bpnet {
 inline constexpr std::size_t kSmallBatchRows = 4;
 
 // C (m, n) = alpha * A (m, k) * B^T, B stored (n, k), + beta * C, with the
-// widest instruction set this CPU runs (small_batch.cpp has the measurements).
-void gemm_small_rows_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
-                        const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
-// The same with a given instruction set (tests compare each with plain).
+// given instruction set (gemm<float> passes widest_isa(); the tests compare
+// each with plain; small_batch.cpp has the measurements).
 void gemm_small_rows_nt(Isa isa, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                         std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 
