@@ -80,12 +80,17 @@ Output Model<T>::output_kind() const {
 }
 
 template <typename T>
-ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth, Mode mode,
-                                 const TrainingStep& step) const {
-  if (x.cols != inputs()) {
+ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t first, std::size_t depth,
+                                 Mode mode, const TrainingStep& step) const {
+  if (depth > layers_.size()) throw ConfigError("forward depth beyond the last layer");
+  if (first > 0 && first >= depth) throw ConfigError("a forward from a layer must run at least that layer");
+  if (first == 0 && x.cols != inputs()) {
     throw ConfigError(fmt::format("the model takes {} inputs per image but was given {}", inputs(), x.cols));
   }
-  if (depth > layers_.size()) throw ConfigError("forward depth beyond the last layer");
+  if (first > 0 && x.cols != layers_[first - 1]->out_features()) {
+    throw ConfigError(fmt::format("layer {} takes {} values per image but was given {}", first + 1,
+                                  layers_[first - 1]->out_features(), x.cols));
+  }
   ws.outputs.resize(layers_.size());
   ws.scratch.resize(layers_.size());
   ws.contexts.resize(layers_.size());
@@ -99,7 +104,7 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
     return ctx;
   };
   ConstMatrixView<T> input = x;
-  for (std::size_t i = 0; i < depth; ++i) {
+  for (std::size_t i = first; i < depth; ++i) {
     const LayerContext<T>& ctx = context(i);
     const Linear<T>* with_relu = i + 1 < depth ? linear_before_relu_[i] : nullptr;
     if (with_relu != nullptr) {
@@ -120,13 +125,19 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
 
 template <typename T>
 ConstMatrixView<T> Model<T>::forward(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth) const {
-  return run(ws, x, depth, Mode::eval, {});
+  return run(ws, x, 0, depth, Mode::eval, {});
+}
+
+template <typename T>
+ConstMatrixView<T> Model<T>::forward_from(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t first,
+                                          std::size_t depth) const {
+  return run(ws, x, first, depth, Mode::eval, {});
 }
 
 template <typename T>
 ConstMatrixView<T> Model<T>::forward_train(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth,
                                            const TrainingStep& step) const {
-  return run(ws, x, depth, Mode::train, step);
+  return run(ws, x, 0, depth, Mode::train, step);
 }
 
 template <typename T>

@@ -371,6 +371,30 @@ TEST(Evaluation, BatchesCutIntoPiecesAgreeWithWholeBatches) {
   expect_evaluation_agrees_with_one_thread_in_order(model, test, 2105);  // one batch: the team splits the products
 }
 
+TEST(Evaluation, TheFirstLayerOnPixelBytesGivesTheForwardsFloats) {
+  // Digits on a black ground, as MNIST's (most pixels 0): pixels in [0, 1]
+  // and a Linear first take the path that skips the zero pixels
+  // (pixel_first_layer.hpp) on a CPU with AVX2 or AVX-512.
+  Rng rng(21);
+  Dataset test;
+  test.name = "synthetic sparse 28x28";
+  test.count = 1207;
+  test.rows = test.cols = 28;
+  for (std::size_t i = 0; i < test.count; ++i) {
+    test.labels.push_back(static_cast<std::uint8_t>(i % 10));
+    for (std::size_t j = 0; j < 784; ++j) {
+      const bool stroke = (j / 78) == i % 10 && rng.uniform(0, 1) < 0.6;
+      test.pixels.push_back(stroke ? static_cast<std::uint8_t>(1 + rng.below(255)) : 0);
+    }
+  }
+  Model<float> model(testing::mlp_spec({784, 40, 10}));
+  model.initialize(Init::torch, rng);
+  expect_evaluation_agrees_with_one_thread_in_order(model, test, 1000);  // pieces of 250, then 207
+  expect_evaluation_agrees_with_one_thread_in_order(model, test, 37);    // 33 batches, the last of 23
+  expect_evaluation_agrees_with_one_thread_in_order(model, test, 5);     // the last of 2: the few-rows kernel
+  set_kernel_threads(0);
+}
+
 TEST(Evaluation, AClassWithoutTestImagesIsNotApplicableNotZero) {
   const Dataset train = testing::synthetic_dataset(100, 3);
   Trainer trainer(small_config(), train);

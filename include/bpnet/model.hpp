@@ -79,6 +79,11 @@ class Model {
   // is not `inputs()` wide.
   ConstMatrixView<T> forward(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth) const;
   ConstMatrixView<T> forward(Workspace<T>& ws, ConstMatrixView<T> x) const { return forward(ws, x, depth()); }
+  // The same from layer `first` on (first < depth): x is what layers
+  // [0, first) give, (B, layer first - 1's width), computed by the caller
+  // another way (evaluate's first layer on pixel bytes). Throws ConfigError
+  // if x is not that wide.
+  ConstMatrixView<T> forward_from(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t first, std::size_t depth) const;
 
   // Training mode: the same with dropout drawn for `step` and batch
   // statistics. Changes nothing in the model: update_buffers() folds the
@@ -102,7 +107,7 @@ class Model {
   }
 
  private:
-  ConstMatrixView<T> run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t depth, Mode mode,
+  ConstMatrixView<T> run(Workspace<T>& ws, ConstMatrixView<T> x, std::size_t first, std::size_t depth, Mode mode,
                          const TrainingStep& step) const;
 
   ModelSpec spec_;

@@ -46,7 +46,7 @@ namespace {
 // 55-60% of one core's peak, 59-68% with NC 256-512, and the network trained
 // 3-7% faster (docs/performance.md). A B read in place, or packed once for
 // many products, is not blocked along N: each block would pack A again.
-constexpr std::size_t kKc = 256;
+constexpr std::size_t kKc = kGemmKc;
 constexpr std::size_t kMc = 144;
 constexpr std::size_t kNc = 256;
 

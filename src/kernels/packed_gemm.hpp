@@ -13,6 +13,11 @@ namespace bpnet {
 
 class ThreadTeam;
 
+// How deep K's slices are: each element of C is summed slice by slice, a
+// chain of FMAs from 0 over each slice then added to C, the first slice to
+// the bias where there is one. sparse_pixel_product follows the same slices.
+inline constexpr std::size_t kGemmKc = 256;
+
 // C (M, N) = alpha * op(A) op(B) + beta * C, as gemm() (beta == 0 ignores C),
 // with the given instruction set's micro-kernel. With a team, C is split
 // into one block of whole tiles per member; each element is computed by the

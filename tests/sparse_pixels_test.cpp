@@ -1,0 +1,152 @@
+// The first layer on pixel bytes with the zero pixels skipped, against the
+// packed GEMM of the same instruction set on the converted pixels (float
+// for float) and against the reference loops; and where evaluation uses it.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdlib>
+#include <vector>
+
+#include "bpnet/error.hpp"
+#include "bpnet/model.hpp"
+#include "bpnet/random.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/packed_gemm.hpp"
+#include "kernels/sparse_pixels.hpp"
+#include "pixel_first_layer.hpp"
+#include "test_support.hpp"
+
+namespace bpnet {
+namespace {
+
+struct Case {
+  std::size_t rows, in, out;
+};
+
+// Bytes, each nonzero (1-255) with probability `share`.
+std::vector<std::uint8_t> random_pixels(std::size_t n, double share, Rng& rng) {
+  std::vector<std::uint8_t> pixels(n);
+  for (auto& p : pixels) p = rng.uniform(0, 1) < share ? static_cast<std::uint8_t>(1 + rng.below(255)) : 0;
+  return pixels;
+}
+
+TEST(SparsePixels, EveryInstructionSetGivesThePackedProductsFloats) {
+  Rng rng(11);
+  int checked = 0;
+  for (const Isa isa : kEveryIsa) {
+    if (!cpu_runs(isa) || !sparse_pixel_product_runs(isa)) continue;
+    // Several K slices and a partial one; outputs under, at and past a block
+    // of registers; groups of images cut short; a lone input and output.
+    for (const Case c : {Case{245, 784, 128}, Case{37, 784, 10}, Case{17, 300, 200}, Case{5, 64, 16},
+                         Case{33, 513, 130}, Case{16, 1, 1}}) {
+      std::vector<float> w(c.out * c.in), b(c.out);
+      for (float& v : w) v = static_cast<float>(rng.uniform(-1, 1));
+      for (float& v : b) v = static_cast<float>(rng.uniform(-1, 1));
+      const PixelMajorWeights pixel_major(isa, w.data(), b.data(), c.out, c.in);
+      for (const double share : {0.0, 0.2, 1.0}) {
+        // Exactly the image bytes: a read past them is an error under ASan.
+        const std::vector<std::uint8_t> pixels = random_pixels(c.rows * c.in, share, rng);
+        const float scale = 1.0f / 255.0f;
+        std::vector<float> x(pixels.size());
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(pixels[i]) * scale;
+        for (const bool relu : {false, true}) {
+          std::vector<float> dense(c.rows * c.out), reference(c.rows * c.out);
+          gemm_packed(isa, {Transpose::no, Transpose::yes, c.rows, c.out, c.in}, 1.0f, x.data(), c.in, w.data(),
+                      c.in, 1.0f, dense.data(), c.out, nullptr, b.data(), {relu ? Finish::relu : Finish::none});
+          for (std::size_t r = 0; r < c.rows; ++r) std::copy(b.begin(), b.end(), reference.begin() + r * c.out);
+          gemm_reference<float>({Transpose::no, Transpose::yes, c.rows, c.out, c.in}, 1.0f, x.data(), c.in,
+                                w.data(), c.in, 1.0f, reference.data(), c.out);
+          const std::size_t ldy = c.out + 3;  // rows of y apart from each other
+          std::vector<float> y(c.rows * ldy, -7.0f);
+          sparse_pixel_product(pixel_major, pixels.data(), c.rows, scale, relu, y.data(), ldy);
+          for (std::size_t r = 0; r < c.rows; ++r) {
+            for (std::size_t j = 0; j < c.out; ++j) {
+              const float got = y[r * ldy + j];
+              ASSERT_EQ(std::bit_cast<std::uint32_t>(got), std::bit_cast<std::uint32_t>(dense[r * c.out + j]))
+                  << isa_name(isa) << " " << c.rows << "x" << c.in << "->" << c.out << " share " << share
+                  << " relu " << relu << " at " << r << "," << j << ": " << got << " vs " << dense[r * c.out + j];
+              const float expected = relu ? std::max(reference[r * c.out + j], 0.0f) : reference[r * c.out + j];
+              EXPECT_NEAR(got, expected, 1e-4f * (1.0f + static_cast<float>(c.in) / 64.0f));
+            }
+            for (std::size_t j = c.out; j < ldy; ++j) ASSERT_EQ(y[r * ldy + j], -7.0f) << "written past the row";
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512";
+}
+
+TEST(SparsePixels, NonzeroShareCountsTheBytesThatAreNot0) {
+  const std::vector<std::uint8_t> bytes = {0, 3, 0, 0, 255, 0, 0, 1};
+  EXPECT_DOUBLE_EQ(nonzero_share(bytes.data(), bytes.size()), 3.0 / 8.0);
+  EXPECT_DOUBLE_EQ(nonzero_share(bytes.data(), 1), 0.0);
+  EXPECT_DOUBLE_EQ(nonzero_share(bytes.data(), 0), 0.0);
+}
+
+// Restores BPNET_DENSE_PIXELS as it was.
+class DensePixelsSetting {
+ public:
+  explicit DensePixelsSetting(const char* value) {
+    if (const char* old = std::getenv("BPNET_DENSE_PIXELS")) old_ = old;
+    if (value == nullptr) {
+      ::unsetenv("BPNET_DENSE_PIXELS");
+    } else {
+      ::setenv("BPNET_DENSE_PIXELS", value, 1);
+    }
+  }
+  ~DensePixelsSetting() {
+    if (old_.empty()) {
+      ::unsetenv("BPNET_DENSE_PIXELS");
+    } else {
+      ::setenv("BPNET_DENSE_PIXELS", old_.c_str(), 1);
+    }
+  }
+
+ private:
+  std::string old_;
+};
+
+TEST(PixelFirstLayer, AppliesWherePixel0Is0AndTheCpuRunsTheKernel) {
+  if (!sparse_pixel_product_runs(widest_isa())) GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512";
+  const DensePixelsSetting unset(nullptr);
+  ModelSpec spec = testing::mlp_spec({784, 40, 10});  // Linear, ReLU, Linear, LogSoftmax; pixels to [0, 1]
+  const Model<float> unit(spec);
+  const auto first = PixelFirstLayer::for_model(unit, unit.depth());
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->layers_done(), 2u);  // the ReLU with it
+  EXPECT_EQ(PixelFirstLayer::for_model(unit, 2), nullptr) << "nothing would be left for forward_from";
+  Rng rng(3);
+  const std::vector<std::uint8_t> sparse = random_pixels(20 * 784, 0.2, rng), dense = random_pixels(20 * 784, 0.9, rng);
+  EXPECT_TRUE(first->pays(sparse.data(), 20));
+  EXPECT_FALSE(first->pays(dense.data(), 20));
+  EXPECT_FALSE(first->pays(sparse.data(), 4)) << "a few rows sum in the few-rows kernel's order";
+
+  spec.normalize = Normalize::torch;  // pixel 0 is -1: no product may be skipped
+  EXPECT_EQ(PixelFirstLayer::for_model(Model<float>(spec), 4), nullptr);
+  const DensePixelsSetting dense_only("1");
+  EXPECT_EQ(PixelFirstLayer::for_model(unit, unit.depth()), nullptr);
+}
+
+TEST(Model, ForwardFromALayerGoesOnFromItsInput) {
+  const ModelSpec spec = testing::mlp_spec({30, 12, 10});
+  Model<float> model(spec);
+  Rng rng(8);
+  model.initialize(Init::torch, rng);
+  Matrix<float> x(9, 30);
+  for (std::size_t i = 0; i < 9 * 30; ++i) x.data()[i] = static_cast<float>(rng.uniform(0, 1));
+  Workspace<float> ws;
+  const ConstMatrixView<float> hidden = model.forward(ws, x, 2);  // Linear + ReLU
+  Matrix<float> first(9, 12);
+  std::copy_n(hidden.data, 9 * 12, first.data());
+  const ConstMatrixView<float> tail = model.forward_from(ws, first, 2, model.depth());
+  const std::vector<float> from_middle(tail.data, tail.data + tail.rows * tail.cols);
+  const ConstMatrixView<float> whole = model.forward(ws, x);
+  EXPECT_EQ(from_middle, std::vector<float>(whole.data, whole.data + whole.rows * whole.cols));
+  EXPECT_THROW(model.forward_from(ws, x, 2, model.depth()), ConfigError) << "30 values where layer 3 takes 12";
+  EXPECT_THROW(model.forward_from(ws, first, 2, 2), ConfigError) << "no layer to run";
+}
+
+}  // namespace
+}  // namespace bpnet
