@@ -16,9 +16,9 @@ namespace {
 // each image adding its nonzero pixels' rows of it to its partial sums (kept
 // in L1 too). 2.5x the dense product's speed in the prototype, where one
 // image at a time over all of W^T (401 KB, from L2) was 1.6x, groups of 8
-// or 32 2.25x and 2.46x, slices of 32 pixels 2.0x, and converting each pixel
-// apart from the others (a scalar chain before every broadcast) 1.7x. This
-// form: 2.21x (AVX2: 2.65x the AVX2 GEMM).
+// or 32 2.25x and 2.46x, slices of 32 pixels 2.0x, and these converting each
+// pixel apart from the others (a scalar chain before every broadcast) 1.7x.
+// This form: 2.21x (AVX2: 2.65x the AVX2 GEMM).
 constexpr std::size_t kGroup = 16;
 constexpr std::size_t kSlice = 64;  // divides kGemmKc: no slice of W^T straddles two of the GEMM's
 static_assert(kGemmKc % kSlice == 0);
