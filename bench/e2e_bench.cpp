@@ -211,7 +211,7 @@ Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset
   bpnet::set_kernel_threads(0);
   Inference r;
   r.forward_flops = forward_flops_per_image(net);
-  const bool skips = bpnet::PixelFirstLayer::for_model(net, net.loss_depth()) != nullptr;
+  const bool skips = bpnet::PixelFirstLayer::for_data(net, net.loss_depth(), test) != nullptr;
   std::vector<double> passes, dense_passes, peaks;
   auto pass = [&](std::vector<double>& into) {
     const auto start = Clock::now();

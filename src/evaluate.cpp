@@ -56,7 +56,7 @@ void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t 
   const std::size_t most_rows = piece_rows(data.features());
   const PixelScale pixels = pixel_scale(spec.normalize);
   // The first layer straight from the pixel bytes, where it applies: the same floats, faster.
-  const std::unique_ptr<PixelFirstLayer> first_layer = PixelFirstLayer::for_model(model, depth);
+  const std::unique_ptr<PixelFirstLayer> first_layer = PixelFirstLayer::for_data(model, depth, data);
   auto run_batches = [&](std::size_t first, std::size_t stride) {
     const ReusePackedWeights reuse(model.parameters());  // the pieces share one layout of the weights
     Workspace<float> workspace;
@@ -71,7 +71,7 @@ void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t 
         ConstMatrixView<float> y;
         // The data set's order: a piece's images lie one after another.
         const std::uint8_t* images = data.image(begin + from);
-        if (first_layer != nullptr && first_layer->pays(images, to - from)) {
+        if (first_layer != nullptr && first_layer->runs_for(to - from)) {
           std::copy_n(data.labels.begin() + static_cast<std::ptrdiff_t>(begin + from), to - from,
                       labels.begin() + static_cast<std::ptrdiff_t>(from));
           first_layer->run(images, to - from, first_out);

@@ -10,7 +10,22 @@
 
 namespace bpnet {
 
-std::unique_ptr<PixelFirstLayer> PixelFirstLayer::for_model(const Model<float>& model, std::size_t depth) {
+namespace {
+
+// Whether skipping pays for a data set: judged by the share of nonzero
+// pixels in its first images (a few hundred KB), once for all its batches.
+// Deciding batch by batch measured slower where some went each way (each
+// thread then lays W out both ways; Fashion-MNIST 0.92x the dense path).
+bool pays_for(const Dataset& data) {
+  constexpr std::size_t kSampleImages = 256;
+  return nonzero_share(data.pixels.data(), std::min(data.count, kSampleImages) * data.features()) <=
+         kSparsePixelsMaxShare;
+}
+
+}  // namespace
+
+std::unique_ptr<PixelFirstLayer> PixelFirstLayer::for_data(const Model<float>& model, std::size_t depth,
+                                                           const Dataset& data) {
   const char* dense = std::getenv("BPNET_DENSE_PIXELS");
   if (dense != nullptr && std::strcmp(dense, "1") == 0) return nullptr;
   const Isa isa = widest_isa();
@@ -20,17 +35,13 @@ std::unique_ptr<PixelFirstLayer> PixelFirstLayer::for_model(const Model<float>& 
   const bool relu = model.depth() > 1 && model.layer(1).type() == "ReLU";
   const std::size_t done = relu ? 2 : 1;
   if (depth <= done) return nullptr;  // forward_from needs a layer to run
+  if (data.count <= kSmallBatchRows || !pays_for(data)) return nullptr;
   const MatrixView<float> w = linear->weight();
   return std::make_unique<PixelFirstLayer>(PixelMajorWeights(isa, w.data, linear->bias().data(), w.rows, w.cols),
                                            pixels.scale, relu);
 }
 
-bool PixelFirstLayer::pays(const std::uint8_t* pixels, std::size_t rows) const {
-  constexpr std::size_t kSampleRows = 16;
-  // A few rows go through the few-rows kernel, whose sums run in another order.
-  if (rows <= kSmallBatchRows) return false;
-  return nonzero_share(pixels, std::min(rows, kSampleRows) * weights_.in) <= kSparsePixelsMaxShare;
-}
+bool PixelFirstLayer::runs_for(std::size_t rows) const { return rows > kSmallBatchRows; }
 
 void PixelFirstLayer::run(const std::uint8_t* pixels, std::size_t rows, Matrix<float>& out) const {
   out.resize(rows, weights_.out);

@@ -1,6 +1,6 @@
 // Internal: evaluation's first Linear layer computed from the pixel bytes,
 // the zero pixels skipped (kernels/sparse_pixels.hpp), where that gives the
-// floats of the usual forward and is faster. evaluate() and predict_all()
+// floats of the usual forward and is faster: decided once for a data set. evaluate() and predict_all()
 // use it; training does not.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "bpnet/dataset.hpp"
 #include "bpnet/model.hpp"
 #include "kernels/sparse_pixels.hpp"
 
@@ -20,18 +21,19 @@ class PixelFirstLayer {
   // (or BPNET_MAX_ISA) runs neither AVX2 nor AVX-512, the forward stops
   // within the first layers (`depth`), or the environment variable
   // BPNET_DENSE_PIXELS is 1 (to measure the dense path; the floats are the
-  // same either way). Reads the model's weights now: they must not change
-  // while it lives.
-  static std::unique_ptr<PixelFirstLayer> for_model(const Model<float>& model, std::size_t depth);
+  // same either way), or the data set's first images are more than
+  // kSparsePixelsMaxShare nonzero, or it has a few images only. Reads the
+  // model's weights now: they must not change while it lives.
+  static std::unique_ptr<PixelFirstLayer> for_data(const Model<float>& model, std::size_t depth,
+                                                   const Dataset& data);
 
   // How many of the model's layers run() computes: the Linear, and the ReLU
   // right after it if there is one.
   std::size_t layers_done() const { return relu_ ? 2 : 1; }
 
-  // Whether skipping pays for these images, (rows, inputs) bytes: judged by
-  // the share of nonzero pixels in the first few. Never for a few rows
+  // Whether it computes a piece of this many rows: not a few rows
   // (kSmallBatchRows), whose forward sums in another order.
-  bool pays(const std::uint8_t* pixels, std::size_t rows) const;
+  bool runs_for(std::size_t rows) const;
 
   // out (rows, the Linear's outputs) = what the model's first layers_done()
   // layers give for these images; Model::forward_from goes on from there.

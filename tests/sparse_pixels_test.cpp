@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bpnet/dataset.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/model.hpp"
 #include "bpnet/random.hpp"
@@ -108,25 +109,37 @@ class DensePixelsSetting {
   std::string old_;
 };
 
-TEST(PixelFirstLayer, AppliesWherePixel0Is0AndTheCpuRunsTheKernel) {
+// A data set of `n` 28x28 images, each pixel nonzero with probability `share`.
+Dataset images(std::size_t n, double share, Rng& rng) {
+  Dataset data;
+  data.name = "synthetic";
+  data.count = n;
+  data.rows = data.cols = 28;
+  data.pixels = random_pixels(n * 784, share, rng);
+  data.labels.assign(n, 0);
+  return data;
+}
+
+TEST(PixelFirstLayer, AppliesWherePixel0Is0TheCpuRunsTheKernelAndTheImagesAreSparse) {
   if (!sparse_pixel_product_runs(widest_isa())) GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512";
   const DensePixelsSetting unset(nullptr);
   ModelSpec spec = testing::mlp_spec({784, 40, 10});  // Linear, ReLU, Linear, LogSoftmax; pixels to [0, 1]
   const Model<float> unit(spec);
-  const auto first = PixelFirstLayer::for_model(unit, unit.depth());
+  Rng rng(3);
+  const Dataset sparse = images(20, 0.2, rng), dense = images(20, 0.9, rng);
+  const auto first = PixelFirstLayer::for_data(unit, unit.depth(), sparse);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->layers_done(), 2u);  // the ReLU with it
-  EXPECT_EQ(PixelFirstLayer::for_model(unit, 2), nullptr) << "nothing would be left for forward_from";
-  Rng rng(3);
-  const std::vector<std::uint8_t> sparse = random_pixels(20 * 784, 0.2, rng), dense = random_pixels(20 * 784, 0.9, rng);
-  EXPECT_TRUE(first->pays(sparse.data(), 20));
-  EXPECT_FALSE(first->pays(dense.data(), 20));
-  EXPECT_FALSE(first->pays(sparse.data(), 4)) << "a few rows sum in the few-rows kernel's order";
+  EXPECT_EQ(PixelFirstLayer::for_data(unit, 2, sparse), nullptr) << "nothing would be left for forward_from";
+  EXPECT_EQ(PixelFirstLayer::for_data(unit, unit.depth(), dense), nullptr) << "W laid out for nothing";
+  EXPECT_TRUE(first->runs_for(5));
+  EXPECT_FALSE(first->runs_for(4)) << "a few rows sum in the few-rows kernel's order";
+  EXPECT_EQ(PixelFirstLayer::for_data(unit, unit.depth(), images(4, 0.2, rng)), nullptr);
 
   spec.normalize = Normalize::torch;  // pixel 0 is -1: no product may be skipped
-  EXPECT_EQ(PixelFirstLayer::for_model(Model<float>(spec), 4), nullptr);
+  EXPECT_EQ(PixelFirstLayer::for_data(Model<float>(spec), 4, sparse), nullptr);
   const DensePixelsSetting dense_only("1");
-  EXPECT_EQ(PixelFirstLayer::for_model(unit, unit.depth()), nullptr);
+  EXPECT_EQ(PixelFirstLayer::for_data(unit, unit.depth(), sparse), nullptr);
 }
 
 TEST(Model, ForwardFromALayerGoesOnFromItsInput) {

@@ -149,8 +149,16 @@ __attribute__((target("avx2,fma"))) void slice_pass_avx2(const SlicePass& s) {
 PixelMajorWeights::PixelMajorWeights(Isa isa_, const float* w, const float* b, std::size_t out_, std::size_t in_)
     : isa(isa_), in(in_), out(out_), ld((out_ + block_outputs(isa_) - 1) / block_outputs(isa_) * block_outputs(isa_)),
       weight(in_ * ld, 0.0f), bias(ld, 0.0f) {
-  for (std::size_t j = 0; j < out; ++j) {
-    for (std::size_t p = 0; p < in; ++p) weight[p * ld + j] = w[j * in + p];
+  // In blocks of 16 pixels, each block's 16 rows of W^T filled output by
+  // output while they stay in L1: 784 x 128 in 30 us against 250-460 us a
+  // whole output at a time, every write on another line (5-8% of a
+  // Fashion-MNIST evaluation, throwaway timer).
+  constexpr std::size_t kBlock = 16;
+  for (std::size_t p0 = 0; p0 < in; p0 += kBlock) {
+    const std::size_t p1 = std::min(in, p0 + kBlock);
+    for (std::size_t j = 0; j < out; ++j) {
+      for (std::size_t p = p0; p < p1; ++p) weight[p * ld + j] = w[j * in + p];
+    }
   }
   std::copy_n(b, out, bias.begin());
 }
