@@ -1,7 +1,7 @@
 // Internal: evaluation's first Linear layer computed from the pixel bytes,
 // the zero pixels skipped (kernels/sparse_pixels.hpp), where that gives the
-// floats of the usual forward and is faster: decided once for a data set. evaluate() and predict_all()
-// use it; training does not.
+// floats of the usual forward and is faster: decided once for a data set.
+// evaluate() and predict_all() use it; training does not.
 #pragma once
 
 #include <cstddef>

@@ -188,12 +188,10 @@ void sparse_pixel_product(const PixelMajorWeights& w, const std::uint8_t* pixels
           for (std::size_t j = 0; j < block; ++j) sum[r * block + j] = before[j] + acc[r * block + j];
         }
       }
+      const Finish finish = relu ? Finish::relu : Finish::none;
       for (std::size_t r = 0; r < group; ++r) {
         float* out = y + (r0 + r) * ldy + j0;
-        for (std::size_t j = 0; j < cols; ++j) {
-          const float c = sum[r * block + j];
-          out[j] = relu && c < 0.0f ? 0.0f : c;  // finish_element's ReLU, NaN and -0 included
-        }
+        for (std::size_t j = 0; j < cols; ++j) out[j] = finish_element<float>(finish, sum[r * block + j], nullptr);
       }
     }
   }
