@@ -11,14 +11,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "bpnet/augment.hpp"
 #include "bpnet/dataset.hpp"
+#include "bpnet/error.hpp"
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "kernels/gaussian_blur.hpp"
@@ -71,12 +74,21 @@ double epoch_seconds(TrainConfig config, const Dataset& train) {
   return seconds_since(start);
 }
 
-}  // namespace
+// A positional count: a whole number in [1, max], or ConfigError naming it.
+std::size_t count_argument(const char* text, const char* what, std::size_t max) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || value < 1 || value > max || text[0] == '-') {
+    throw bpnet::ConfigError(fmt::format("{} must be a whole number in [1, {}], not '{}'", what, max, text));
+  }
+  return static_cast<std::size_t>(value);
+}
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  const std::size_t images = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 12000;
-  const int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
+  const std::size_t images = argc > 2 ? count_argument(argv[2], "images", 60000) : 12000;
+  const int rounds = argc > 3 ? static_cast<int>(count_argument(argv[3], "rounds", 1000)) : 3;
   Dataset train = load_dataset(dir, Split::train);
   keep_first(train, std::min(images, train.count));
 
@@ -120,4 +132,16 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+// A bad argument or data folder is one line and exit 1, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "augment_bench: {}\n", e.what());
+    return 1;
+  }
 }

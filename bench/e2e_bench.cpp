@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -285,7 +286,13 @@ CaseResult measure_in_child(const std::string& data, const Case& c, int epochs) 
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(pipe_fds[0]);
-    const CaseResult r = measure(data, c, epochs);
+    CaseResult r;
+    try {
+      r = measure(data, c, epochs);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "e2e_bench: %s\n", e.what());
+      ::_exit(1);
+    }
     const std::size_t n = r.setups.size();
     const bool ok = ::write(pipe_fds[1], &r.inference, sizeof(Inference)) == sizeof(Inference) &&
                     ::write(pipe_fds[1], r.setups.data(), n * sizeof(Result)) == static_cast<ssize_t>(n * sizeof(Result));
@@ -366,9 +373,7 @@ void report(const Case& c, const CaseResult& r) {
   std::fflush(stdout);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string data = "data/mnist", infer_model;
   int epochs = 3;
   bool big = false;
@@ -405,6 +410,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  // The data is read before the peak is measured, so that a wrong folder
+  // stops the run at once with the loader's one-line error.
+  bpnet::load_dataset(data, bpnet::Split::test);
   const double peak = measured_peak() / 1e9;
   std::printf("machine: %d cores, measured FP32 FMA peak %.0f GFLOP/s at the start (%s, register-only loop; "
               "measured again before every round, the median of those is each row's reference); bpnet's kernels: "
@@ -423,4 +431,17 @@ int main(int argc, char** argv) {
   }
   for (const Case& c : cases) report(c, measure_in_child(data, c, epochs));
   return 0;
+}
+
+}  // namespace
+
+// A missing or malformed data set or model is one line and exit 1, not an
+// uncaught exception's abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "e2e_bench: %s\n", e.what());
+    return 1;
+  }
 }
