@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/faster_of_two.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/isa.hpp"
 #include "kernels/kernel_threads.hpp"
@@ -396,6 +397,9 @@ TEST(SmallRows, Avx2AndAvx512GiveTheSameFloats) {
 // waiting members (chunks of 16 rows of B, taken by whoever comes first)
 // gives the floats of one thread computing it all, whoever took which
 // chunk: a thousand products back to back keep the member awake and in them.
+// Whether a product is shared is learned from timings (FasterOfTwo), but
+// each way runs in bursts of eight at first and again now and then, so
+// these products include shared ones whichever way this machine prefers.
 TEST(SmallRows, ASharedProductGivesTheFloatsOfOneThread) {
   set_kernel_threads(2);
   Rng rng(23);
@@ -415,6 +419,67 @@ TEST(SmallRows, ASharedProductGivesTheFloatsOfOneThread) {
     }
   }
   set_kernel_threads(0);
+}
+
+// Runs `calls` of a FasterOfTwo whose ways cost cost(call, way); returns how
+// many ran way 1.
+template <typename Cost>
+int runs_of_way_1(FasterOfTwo& ways, int calls, Cost cost, int first_call = 0) {
+  int ones = 0;
+  for (int call = first_call; call < first_call + calls; ++call) {
+    const int way = ways.next();
+    ones += way;
+    ways.record(way, cost(call, way));
+  }
+  return ones;
+}
+
+// The cheaper way runs almost always once both are timed; the other is
+// retried now and then, less and less often while it stays dearer.
+TEST(FasterOfTwo, RunsTheCheaperWayAndRetriesTheOtherNowAndThen) {
+  for (const int cheaper : {0, 1}) {
+    FasterOfTwo ways;
+    const int ones = runs_of_way_1(ways, 20000, [&](int, int way) { return way == cheaper ? 1.0 : 2.0; });
+    const int dearer_runs = cheaper == 1 ? 20000 - ones : ones;
+    EXPECT_GE(dearer_runs, 8 * 6) << "a first burst and retries after 32, 64, ... runs";
+    // Bursts of 8 after 32, 64, ..., 512 runs, then every 1024: 1% of the runs.
+    EXPECT_LE(dearer_runs, 8 * 26) << "retries at most every 1024 runs after the first few";
+    EXPECT_LT(ways.cost(cheaper), ways.cost(1 - cheaper));
+  }
+}
+
+// When the machine changes (here: way 1 becomes the cheaper at call 5000),
+// the next retry notices, and the choice follows within a few retry spans.
+TEST(FasterOfTwo, FollowsAChangeInWhichWayIsCheaper) {
+  FasterOfTwo ways;
+  auto cost = [](int call, int way) { return call < 5000 ? (way == 0 ? 1.0 : 3.0) : (way == 0 ? 3.0 : 1.0); };
+  EXPECT_LT(runs_of_way_1(ways, 5000, cost), 100);
+  runs_of_way_1(ways, 3000, cost, 5000);
+  EXPECT_GT(runs_of_way_1(ways, 1000, cost, 8000), 990);
+}
+
+// The first runs of a burst (a helper thread woken from sleep) are not
+// timed, and one run the system interrupted (100x the usual cost) does not
+// flip the choice. Way 1 becomes the cheaper at call 1000, but after 16 runs
+// of way 0 in a row its next 4 are slow (cold): only its retries show it.
+TEST(FasterOfTwo, IgnoresColdStartsAndOneInterruptedRun) {
+  FasterOfTwo ways;
+  int way_0_streak = 0, way_1_streak = 0, way_0_before = 0;  // runs of each in a row
+  auto cost = [&](int call, int way) {
+    if (way == 1) {
+      if (way_1_streak++ == 0) way_0_before = way_0_streak;
+      way_0_streak = 0;
+    } else {
+      ++way_0_streak;
+      way_1_streak = 0;
+    }
+    if (way == 1 && way_0_before >= 16 && way_1_streak <= 4) return 50.0;
+    if (call == 5000) return 100.0;
+    return way == 0 ? 2.0 : call < 1000 ? 3.0 : 1.0;
+  };
+  runs_of_way_1(ways, 4000, cost);
+  EXPECT_GT(runs_of_way_1(ways, 4000, cost, 4000), 3920) << "way 0 only in its retries";
+  EXPECT_NEAR(ways.cost(1), 1.0, 1e-3);
 }
 
 // AVX2 + FMA and AVX-512 add the products of each element in the same order

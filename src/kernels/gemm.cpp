@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "../parallel/thread_team.hpp"
+#include "faster_of_two.hpp"
 #include "gemm.hpp"
 #include "kernel_threads.hpp"
 #include "packed_gemm.hpp"
@@ -77,23 +78,42 @@ class FewRowsChunks final : public IdleWork {
 constexpr std::chrono::nanoseconds kStreamGap = std::chrono::microseconds(10);
 std::atomic<std::chrono::steady_clock::rep> last_product_end{0};
 
+// Even then, sharing is learned, not assumed (FasterOfTwo, on each calling
+// thread): it pays where a cache line crosses between the cores quickly and
+// costs where it does not. On a Zen 5 the torch-seed image took 2.5 us
+// shared against 4.0 alone; on an Intel Xeon guest, whose cores passed a line
+// one way in 130-350 ns (a throwaway ping-pong), 9.5-11.6 us shared against
+// 6.0-7.0 alone (medians of 60 blocks of 500 images, taking turns): the
+// offer, the chunks' counter and the withdrawal each move lines between
+// the cores while the caller waits.
+constexpr int kAlone = 0, kShared = 1;
+
 void few_rows_product(Isa isa, const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b,
                       std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  if (s.m * s.n * s.k < kMinSharedFewRowsMacs) {
+  const std::size_t macs = s.m * s.n * s.k;
+  if (macs < kMinSharedFewRowsMacs) {
     gemm_small_rows_nt(isa, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   using Clock = std::chrono::steady_clock;
-  const Clock::rep gap = Clock::now().time_since_epoch().count() - last_product_end.load(std::memory_order_relaxed);
+  thread_local FasterOfTwo ways;
+  const Clock::rep start = Clock::now().time_since_epoch().count();
+  // Only a product that could be shared teaches anything about sharing.
+  const bool choice = kernel_threads() > 1 && start - last_product_end.load(std::memory_order_relaxed) <
+                                                  std::chrono::duration_cast<Clock::duration>(kStreamGap).count();
   FewRowsChunks chunks(isa, s, alpha, a, lda, b, ldb, beta, c, ldc);
-  if (gap < std::chrono::duration_cast<Clock::duration>(kStreamGap).count() && offer_idle_work(chunks, true)) {
+  // The way it ran: shared only if the team took the offer (it may be busy).
+  const int way = choice && ways.next() == kShared && offer_idle_work(chunks, true) ? kShared : kAlone;
+  if (way == kShared) {
     while (chunks.run_chunk()) {
     }
     withdraw_idle_work(chunks);  // returns once no member is inside a chunk: C is complete
   } else {
     gemm_small_rows_nt(isa, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
-  last_product_end.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  const Clock::rep end = Clock::now().time_since_epoch().count();
+  if (choice) ways.record(way, static_cast<double>(end - start) / static_cast<double>(macs));
+  last_product_end.store(end, std::memory_order_relaxed);
 }
 
 }  // namespace
