@@ -82,7 +82,7 @@ std::atomic<std::chrono::steady_clock::rep> last_product_end{0};
 // thread): it pays where a cache line crosses between the cores quickly and
 // costs where it does not. On a Zen 5 the torch-seed image took 2.5 us
 // shared against 4.0 alone; on an Intel Xeon guest, whose cores passed a line
-// one way in 130-350 ns (a throwaway ping-pong), 9.5-11.6 us shared against
+// one way in 130-350 ns then (a throwaway ping-pong), 9.5-11.6 us shared against
 // 6.0-7.0 alone (medians of 60 blocks of 500 images, taking turns): the
 // offer, the chunks' counter and the withdrawal each move lines between
 // the cores while the caller waits.
