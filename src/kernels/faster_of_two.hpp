@@ -16,7 +16,7 @@ class FasterOfTwo {
   // machine (the other core busy, then free again) is noticed: after
   // kFirstRetry runs, then twice as many each time the cheaper way stays
   // the same, up to kLastRetry (a retry of a way much slower costs: sharing
-  // one image on a Xeon took 13-18 us against 4.5 alone). Only the last
+  // one image on a Xeon took 13-18 us against 3.5-4.5 alone). Only the last
   // kTimedPerBurst runs of a burst are timed: the first find that way cold
   // (a helper thread asleep, its caches holding other data).
   int next() {
