@@ -148,12 +148,24 @@ struct Setup {
   int threads = 1, shards = 1, workers = 0;
 };
 
+// The peaks measured before each round (or pass): the lowest and highest.
+struct PeakRange {
+  double low = 0, high = 0;
+};
+
+PeakRange range_of(const std::vector<double>& peaks) {
+  const auto [low, high] = std::minmax_element(peaks.begin(), peaks.end());
+  return {*low, *high};
+}
+
 struct Result {
   double epoch_seconds = 0, train_images_per_s = 0, gflops = 0, peak_gflops = 0;
+  PeakRange peaks;
 };
 
 struct Inference {
   double images_per_s = 0, accuracy = 0, forward_flops = 0, peak_gflops = 0;
+  PeakRange peaks;
   double dense_images_per_s = 0;  // with the zero pixels not skipped; 0 where nothing is skipped
   double latency_us = 0;        // one image after another, all cores
   double latency_alone_us = 0;  // the same on one kernel thread
@@ -231,6 +243,7 @@ Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset
   r.images_per_s = static_cast<double>(test.count) / median(passes);
   if (skips) r.dense_images_per_s = static_cast<double>(test.count) / median(dense_passes);
   r.peak_gflops = median(peaks);
+  r.peaks = range_of(peaks);
 
   r.latency_us = one_image_latency(net, test);
   bpnet::set_kernel_threads(1);
@@ -272,6 +285,7 @@ CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs)
     s.train_images_per_s = static_cast<double>(train.count) / s.epoch_seconds;
     s.gflops = flops_per_epoch(trainers[i]->model(), train.count) / s.epoch_seconds / 1e9;
     s.peak_gflops = peak;
+    s.peaks = range_of(peaks);
     r.setups.push_back(s);
   }
 
@@ -336,6 +350,16 @@ void print_skipping(const std::string& name, const Inference& inference) {
               dense_flop_share);
 }
 
+// A line after the figures whose reference moved: on a shared VM the peak
+// loop read 172-335 GFLOP/s within one run (an Intel Xeon guest), and a
+// share of the median peak is then only as good as that range.
+void warn_if_peak_moved(const std::string& name, const char* when, const PeakRange& peaks) {
+  constexpr double kSteady = 1.15;
+  if (peaks.high <= kSteady * peaks.low) return;
+  std::printf("%-13s the peak moved %.0f-%.0f GFLOP/s across %s: its shares above are uncertain by as much\n",
+              name.c_str(), peaks.low, peaks.high, when);
+}
+
 void report(const Case& c, const CaseResult& r) {
   for (std::size_t i = 0; i < c.setups.size(); ++i) {
     const Setup& s = c.setups[i];
@@ -344,6 +368,7 @@ void report(const Case& c, const CaseResult& r) {
     std::printf("%-13s %7d %6d %7d | %9.3f %11.0f %8.1f %5.1f%% of %4.0f%s\n", c.name.c_str(), s.threads, s.shards,
                 s.workers, x.epoch_seconds, x.train_images_per_s, x.gflops, share, x.peak_gflops, unbelievable(share));
   }
+  if (!r.setups.empty()) warn_if_peak_moved(c.name, "the training rounds", r.setups.front().peaks);
   auto find = [&](int threads, int shards, int workers) -> const Result* {
     for (std::size_t i = 0; i < c.setups.size(); ++i) {
       const Setup& s = c.setups[i];
@@ -369,6 +394,7 @@ void report(const Case& c, const CaseResult& r) {
               c.name.c_str(), dense, share, inference.peak_gflops, unbelievable(share), inference.latency_us,
               inference.latency_alone_us, 100 * inference.accuracy, static_cast<double>(r.peak_rss_kb) / 1024);
   if (skips) print_skipping(c.name, inference);
+  warn_if_peak_moved(c.name, "the inference passes", inference.peaks);
   std::printf("\n");
   std::fflush(stdout);
 }
