@@ -14,7 +14,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <exception>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "kernels/gaussian_blur.hpp"
+#include "one_line_errors.hpp"
 
 namespace {
 
@@ -136,12 +136,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// A bad argument or data folder is one line and exit 1, not an abort.
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "augment_bench: {}\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return run_with_one_line_errors("augment_bench", run, argc, argv); }

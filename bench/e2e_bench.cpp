@@ -51,6 +51,7 @@
 #include "bpnet/presets.hpp"
 #include "bpnet/train.hpp"
 #include "kernels/kernel_threads.hpp"
+#include "one_line_errors.hpp"
 #include "pixel_first_layer.hpp"
 
 namespace {
@@ -461,13 +462,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// A missing or malformed data set or model is one line and exit 1, not an
-// uncaught exception's abort.
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "e2e_bench: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return run_with_one_line_errors("e2e_bench", run, argc, argv); }
