@@ -69,12 +69,11 @@ void for_each_batch(const Model<float>& model, const Dataset& data, std::size_t 
       for (std::size_t p = 0; p < pieces; ++p) {
         const std::size_t from = rows * p / pieces, to = rows * (p + 1) / pieces;
         ConstMatrixView<float> y;
-        // The data set's order: a piece's images lie one after another.
-        const std::uint8_t* images = data.image(begin + from);
         if (first_layer != nullptr && first_layer->runs_for(to - from)) {
+          // The data set's order: a piece's images lie one after another.
           std::copy_n(data.labels.begin() + static_cast<std::ptrdiff_t>(begin + from), to - from,
                       labels.begin() + static_cast<std::ptrdiff_t>(from));
-          first_layer->run(images, to - from, first_out);
+          first_layer->run(data.image(begin + from), to - from, first_out);
           y = model.forward_from(workspace, first_out, first_layer->layers_done(), depth);
         } else {
           x.resize(to - from, data.features());
