@@ -101,6 +101,7 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
     ctx.random = mode == Mode::train ? RandomStream(step.seed, step.step, i) : RandomStream();
     ctx.scratch = &ws.scratch[i];
     ctx.first_row = step.first_row;
+    ctx.input_is_data = i == 0;
     return ctx;
   };
   ConstMatrixView<T> input = x;

@@ -1,11 +1,10 @@
 #include "pixel_first_layer.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include "batch_loader.hpp"
 #include "bpnet/layers.hpp"
+#include "kernels/mostly_zero_input.hpp"
 #include "kernels/small_batch.hpp"
 
 namespace bpnet {
@@ -26,8 +25,7 @@ bool pays_for(const Dataset& data) {
 
 std::unique_ptr<PixelFirstLayer> PixelFirstLayer::for_data(const Model<float>& model, std::size_t depth,
                                                            const Dataset& data) {
-  const char* dense = std::getenv("BPNET_DENSE_PIXELS");
-  if (dense != nullptr && std::strcmp(dense, "1") == 0) return nullptr;
+  if (dense_products_asked()) return nullptr;
   const Isa isa = widest_isa();
   const PixelScale pixels = pixel_scale(model.spec().normalize);
   const auto* linear = dynamic_cast<const Linear<float>*>(&model.layer(0));

@@ -142,6 +142,32 @@ TEST(PixelFirstLayer, AppliesWherePixel0Is0TheCpuRunsTheKernelAndTheImagesAreSpa
   EXPECT_EQ(PixelFirstLayer::for_data(unit, unit.depth(), sparse), nullptr);
 }
 
+// Training's first Linear skips its input's zeros (kernels/mostly_zero_input.hpp):
+// the same outputs and gradient, float for float, as the dense products.
+TEST(Model, TrainingOnMostlyZeroPixelsGivesTheDenseProductsFloats) {
+  Model<float> model(testing::mlp_spec({784, 128, 10}));
+  Rng rng(5);
+  model.initialize(Init::torch, rng);
+  Matrix<float> x(64, 784), d_out(64, 10);
+  const std::vector<std::uint8_t> pixels = random_pixels(64 * 784, 0.2, rng);
+  for (std::size_t i = 0; i < pixels.size(); ++i) x.data()[i] = static_cast<float>(pixels[i]) / 255.0f;
+  for (std::size_t i = 0; i < 64 * 10; ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  auto train_step = [&](const char* dense_setting, std::vector<float>& out, std::vector<float>& gradient) {
+    const DensePixelsSetting setting(dense_setting);
+    Workspace<float> ws;
+    const ConstMatrixView<float> y = model.forward_train(ws, x, model.depth(), {1, 2, 0});
+    out.assign(y.data, y.data + y.rows * y.cols);
+    gradient.assign(model.parameters().size(), 9.0f);
+    model.backward(ws, x, d_out, gradient, GradientWrite::overwrite);
+  };
+  std::vector<float> skipping_out, skipping_gradient, dense_out, dense_gradient;
+  train_step(nullptr, skipping_out, skipping_gradient);
+  train_step("1", dense_out, dense_gradient);
+  EXPECT_EQ(skipping_out, dense_out);
+  EXPECT_EQ(skipping_gradient, dense_gradient);
+  EXPECT_NE(dense_gradient[0], 9.0f) << "the gradient was written";
+}
+
 TEST(Model, ForwardFromALayerGoesOnFromItsInput) {
   const ModelSpec spec = testing::mlp_spec({30, 12, 10});
   Model<float> model(spec);

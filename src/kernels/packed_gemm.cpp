@@ -588,8 +588,8 @@ __attribute__((target("avx2"))) void transpose_blocks_avx2(const float* t, std::
   }
 }
 
-// Rows [first, last) of t (rows of m floats) into columns [first, last) of c:
-// c[r * ldc + o] = t[o * m + r], eight by eight through registers with AVX2.
+}  // namespace
+
 void transpose_rows_into_columns(bool simd, const float* t, std::size_t m, std::size_t first, std::size_t last,
                                  float* c, std::size_t ldc) {
   std::size_t o_done = first, r_done = 0;  // the blocks [first, o_done) x [0, r_done) went through registers
@@ -602,8 +602,6 @@ void transpose_rows_into_columns(bool simd, const float* t, std::size_t m, std::
     for (std::size_t r = o < o_done ? r_done : 0; r < m; ++r) c[r * ldc + o] = t[o * m + r];
   }
 }
-
-}  // namespace
 
 void gemm_packed_by_weight_rows(Isa isa, std::size_t m, std::size_t n, std::size_t k, const float* a,
                                 std::size_t lda, const float* b, std::size_t ldb, const float* bias, float* c,

@@ -30,6 +30,12 @@ void gemm_packed(Isa isa, const GemmShape& shape, float alpha, const float* a, s
                  std::size_t ldb, float beta, float* c, std::size_t ldc, ThreadTeam* team,
                  const float* bias = nullptr, const Epilogue<float>& epilogue = {});
 
+// Rows [first, last) of t (rows of m floats) into columns [first, last) of c:
+// c[r * ldc + o] = t[o * m + r], eight by eight through registers where
+// `simd` (AVX2), the edges one by one.
+void transpose_rows_into_columns(bool simd, const float* t, std::size_t m, std::size_t first, std::size_t last,
+                                 float* c, std::size_t ldc);
+
 // C (m, n) = A (m, k) B^T + bias, B (n, k): gemm_packed with trans_a no,
 // trans_b yes and a bias (a Linear forward, B its weights), the same floats,
 // computed as its transpose C^T = B A^T into a buffer, then transposed into

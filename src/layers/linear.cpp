@@ -1,10 +1,29 @@
 #include <algorithm>
 #include <cmath>
 
+#include <type_traits>
+
 #include "../kernels/gemm.hpp"
+#include "../kernels/mostly_zero_input.hpp"
 #include "bpnet/layers.hpp"
 
 namespace bpnet {
+namespace {
+
+// Whether training's products on x skip its zeros: x is the batch itself
+// and mostly zeros (MNIST's pixels in [0, 1]: 81%), and the kernels run here
+// (kernels/mostly_zero_input.hpp). The same floats as the dense products.
+template <typename T>
+bool skips_zeros(const LayerContext<T>& ctx, ConstMatrixView<T> x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return ctx.mode == Mode::train && ctx.input_is_data && mostly_zero_products_run(widest_isa(), x.rows) &&
+           !dense_products_asked() && mostly_zeros(x.data, x.rows, x.cols, x.cols);
+  } else {
+    return false;
+  }
+}
+
+}  // namespace
 
 template <typename T>
 LayerSpec Linear<T>::spec() const {
@@ -49,6 +68,12 @@ void Linear<T>::forward_product(const LayerContext<T>& ctx, ConstMatrixView<T> x
   // y = x W^T + b. Training cuts it by y's columns, so that each kernel thread
   // uses the rows of W it updates; inference lets the kernel cut it (large
   // batches by rows, so each thread reads half of x, not all of it).
+  if constexpr (std::is_same_v<T, float>) {
+    if (skips_zeros(ctx, x)) {
+      mostly_zero_forward(widest_isa(), x.data, x.rows, in_, weight_, bias_, out_, relu, y.data, out_);
+      return;
+    }
+  }
   const GemmSplit split = ctx.mode == Mode::train ? GemmSplit::columns : GemmSplit::any;
   gemm_plus_bias<T>({Transpose::no, Transpose::yes, x.rows, out_, in_, split}, x.data, in_, weight_, in_, bias_,
                     y.data, out_, {relu ? Finish::relu : Finish::none});
@@ -85,16 +110,23 @@ void Linear<T>::backward_input_through_relu(const LayerContext<T>& /*ctx*/, Cons
 }
 
 template <typename T>
-void Linear<T>::parameter_gradient(const LayerContext<T>& /*ctx*/, ConstMatrixView<T> x, ConstMatrixView<T> dy,
+void Linear<T>::parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T> x, ConstMatrixView<T> dy,
                                    std::span<T> grads, GradientWrite write) const {
   // dW (out, in) += dy^T (out, B) x (B, in);  db (out) += column sums of dy
   // (or = for an overwrite: beta 0, and the sums start from 0).
   T* weight_grad = grads.data();
   T* bias_grad = grads.data() + out_ * in_;
   const T beta = write == GradientWrite::add ? T(1) : T(0);
+  bool done = false;
+  if constexpr (std::is_same_v<T, float>) {
+    done = write == GradientWrite::overwrite && skips_zeros(ctx, x);
+    if (done) mostly_zero_weight_gradient(widest_isa(), x.data, x.rows, in_, dy.data, out_, out_, weight_grad);
+  }
   // Cut by dW's rows: the rows of W each kernel thread used in the forward.
-  gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows, GemmSplit::rows}, T(1), dy.data, out_, x.data, in_,
-          beta, weight_grad, in_);
+  if (!done) {
+    gemm<T>({Transpose::yes, Transpose::no, out_, in_, dy.rows, GemmSplit::rows}, T(1), dy.data, out_, x.data, in_,
+            beta, weight_grad, in_);
+  }
   if (write == GradientWrite::overwrite) std::fill(bias_grad, bias_grad + out_, T(0));
   for (std::size_t r = 0; r < dy.rows; ++r) {
     const T* row = dy.row(r);

@@ -1,0 +1,330 @@
+#include "mostly_zero_input.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "../simd.hpp"
+#include "kernel_threads.hpp"
+#include "packed_gemm.hpp"
+#include "small_batch.hpp"
+
+namespace bpnet {
+namespace {
+
+// How the work is cut (Zen 4, keras-seed's 784 -> 128 on batches of MNIST,
+// a throwaway loop against the dense products and whole trainings,
+// docs/performance.md):
+// - each kernel thread takes a block of kBlock outputs, the rows of W it
+//   updates (for_each_parameter_piece): cut by the batch's rows (forward)
+//   or the inputs (dW's columns) instead, each thread read the lines of W or
+//   dW that the other had written, and Adam's update took 5x as long;
+// - the FMAs of a block go in eight independent chains: AVX2's eight
+//   registers, or AVX-512's four taken for two rows (forward) or two inputs
+//   (dW) side by side; one chain of four waited for each FMA's previous
+//   result and ran at half the speed;
+// - the inputs go by in slices of kSlice, so that the slice's rows of W^T
+//   (forward) stay in L1 while a group of kGroup rows adds its share, and
+//   the lists of a slice's nonzero inputs (dW) stay small.
+constexpr std::size_t kSlice = 64;  // divides kGemmKc: no slice straddles two of the GEMM's
+static_assert(kGemmKc % kSlice == 0);
+constexpr std::size_t kGroup = 16;
+constexpr std::size_t kBlock = 64;
+
+// Bit i set where x[i] is not 0 (NaN included), for the n <= 64 floats from
+// x, none read past them.
+__attribute__((target("avx512f"))) std::uint64_t nonzero_bits_avx512(const float* x, std::size_t n) {
+  std::uint64_t bits = 0;
+  for (std::size_t t = 0; t < n; t += 16) {
+    const auto lanes = static_cast<__mmask16>(n - t >= 16 ? 0xffffu : (1u << (n - t)) - 1);
+    const __mmask16 nonzero =
+        _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, x + t), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    bits |= static_cast<std::uint64_t>(nonzero) << t;
+  }
+  return bits;
+}
+
+__attribute__((target("avx2"))) std::uint64_t nonzero_bits_avx2(const float* x, std::size_t n) {
+  std::uint64_t bits = 0;
+  for (std::size_t t = 0; t < n; t += 8) {
+    const std::size_t live = std::min<std::size_t>(8, n - t);
+    const __m256i lanes =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(live)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 v = _mm256_maskload_ps(x + t, lanes);
+    const auto nonzero = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)));
+    bits |= static_cast<std::uint64_t>(nonzero & ((1u << live) - 1)) << t;
+  }
+  return bits;
+}
+
+// One pass of the forward over the inputs [q, q + n): for each of `rows`
+// rows of x (ld apart), acc (rows, block outputs) += the row's nonzero x[p]
+// times W^T's row p (wt, rows wld apart, at the block's first output),
+// starting from 0 when `first` (the first slice of one of the GEMM's slices
+// of K). One FMA a vector, in input order: the packed GEMM's chain. Written
+// out twice on purpose, as the packed GEMM's kernels are.
+struct ForwardSlice {
+  const float* x;
+  std::size_t ld, rows, q, n;
+  bool first;
+  const float* wt;
+  std::size_t wld;
+  float* acc;
+};
+
+// Row r's chain of nonzero inputs (bits) into a (four registers).
+#define BPNET_FORWARD_LINK_AVX512(a, x, bits)                                                 \
+  do {                                                                                        \
+    const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));                           \
+    bits &= bits - 1;                                                                         \
+    const __m512 xp = _mm512_set1_ps((x)[p]);                                                 \
+    const float* w = s.wt + (s.q + p) * s.wld;                                                \
+    for (int v = 0; v < 4; ++v) (a)[v] = _mm512_fmadd_ps(xp, _mm512_load_ps(w + 16 * v), (a)[v]); \
+  } while (false)
+
+__attribute__((target("avx512f"))) void forward_slice_avx512(const ForwardSlice& s) {
+  for (std::size_t r = 0; r < s.rows; r += 2) {
+    const bool pair = r + 1 < s.rows;
+    const float* x0 = s.x + r * s.ld + s.q;
+    const float* x1 = pair ? x0 + s.ld : x0;
+    float* acc = s.acc + r * kBlock;
+    std::uint64_t bits0 = nonzero_bits_avx512(x0, s.n), bits1 = pair ? nonzero_bits_avx512(x1, s.n) : 0;
+    __m512 a[4], b[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      a[v] = s.first ? _mm512_setzero_ps() : _mm512_load_ps(acc + 16 * v);
+      b[v] = s.first || !pair ? _mm512_setzero_ps() : _mm512_load_ps(acc + kBlock + 16 * v);
+    }
+    while (bits0 != 0 && bits1 != 0) {
+      BPNET_FORWARD_LINK_AVX512(a, x0, bits0);
+      BPNET_FORWARD_LINK_AVX512(b, x1, bits1);
+    }
+    while (bits0 != 0) BPNET_FORWARD_LINK_AVX512(a, x0, bits0);
+    while (bits1 != 0) BPNET_FORWARD_LINK_AVX512(b, x1, bits1);
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      _mm512_store_ps(acc + 16 * v, a[v]);
+      if (pair) _mm512_store_ps(acc + kBlock + 16 * v, b[v]);
+    }
+  }
+}
+#undef BPNET_FORWARD_LINK_AVX512
+
+__attribute__((target("avx2,fma"))) void forward_slice_avx2(const ForwardSlice& s) {
+  for (std::size_t r = 0; r < s.rows; ++r) {
+    const float* x = s.x + r * s.ld + s.q;
+    float* acc = s.acc + r * kBlock;
+    std::uint64_t bits = nonzero_bits_avx2(x, s.n);
+    if (!s.first && bits == 0) continue;
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) a[v] = s.first ? _mm256_setzero_ps() : _mm256_load_ps(acc + 8 * v);
+    for (; bits != 0; bits &= bits - 1) {
+      const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));
+      const __m256 xp = _mm256_set1_ps(x[p]);
+      const float* w = s.wt + (s.q + p) * s.wld;
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_load_ps(w + 8 * v), a[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) _mm256_store_ps(acc + 8 * v, a[v]);
+  }
+}
+
+// out = before + acc (n floats), then the ReLU if `relu`: what the packed
+// GEMM stores after a slice of K (its C + the slice's sum, then finish_element).
+BPNET_VECTOR_LOOP void add_slice(const float* before, const float* acc, std::size_t n, bool relu, float* out) {
+  if (relu) {
+    for (std::size_t j = 0; j < n; ++j) out[j] = finish_element<float>(Finish::relu, before[j] + acc[j], nullptr);
+  } else {
+    for (std::size_t j = 0; j < n; ++j) out[j] = before[j] + acc[j];
+  }
+}
+
+// The rows of the batch whose input q + p is nonzero, for each p of a
+// slice, in row order (rows <= kGemmKc: a byte each).
+struct SliceMembers {
+  std::uint16_t count[kSlice];
+  std::uint8_t row[kSlice][kGemmKc];
+};
+
+inline void add_members(std::uint64_t bits, std::size_t r, SliceMembers& m) {
+  for (; bits != 0; bits &= bits - 1) {
+    const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));
+    m.row[p][m.count[p]++] = static_cast<std::uint8_t>(r);
+  }
+}
+
+// One pass of the gradient over the inputs [q, q + n): g (n, width; dW^T's
+// rows q.. for all outputs) row p = the sum from 0, over the rows r of the
+// batch in order, of x[r][q + p] times dy's row r (ldy apart): each
+// element's chain over the batch, as the packed GEMM's over K, in registers
+// a block of outputs at a time (stored through `block`, the last one cut short).
+struct GradientSlice {
+  const float* x;
+  std::size_t ld, rows, q, n;
+  const float* dy;
+  std::size_t ldy;
+  float* g;
+  std::size_t width;
+};
+
+// Input p's link for member t into a (four registers, the lanes `lanes`).
+#define BPNET_GRADIENT_LINK_AVX512(a, p, t)                                                           \
+  do {                                                                                                \
+    const std::size_t r = m.row[p][t];                                                                \
+    const __m512 xp = _mm512_set1_ps(s.x[r * s.ld + s.q + (p)]);                                      \
+    const float* dy = s.dy + r * s.ldy;                                                               \
+    for (int v = 0; v < 4; ++v) (a)[v] = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(lanes[v], dy + 16 * v), (a)[v]); \
+  } while (false)
+
+__attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlice& s) {
+  SliceMembers m;
+  std::fill_n(m.count, s.n, std::uint16_t{0});
+  for (std::size_t r = 0; r < s.rows; ++r) add_members(nonzero_bits_avx512(s.x + r * s.ld + s.q, s.n), r, m);
+  __mmask16 lanes[4];
+  for (std::size_t v = 0; v < 4; ++v) {
+    const std::size_t from = 16 * v, here = s.width > from ? std::min<std::size_t>(16, s.width - from) : 0;
+    lanes[v] = static_cast<__mmask16>((1u << here) - 1);
+  }
+  for (std::size_t p = 0; p < s.n; p += 2) {
+    const bool pair = p + 1 < s.n;
+    const std::size_t c0 = m.count[p], c1 = pair ? m.count[p + 1] : 0, both = std::min(c0, c1);
+    __m512 a[4], b[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) a[v] = b[v] = _mm512_setzero_ps();
+    for (std::size_t t = 0; t < both; ++t) {
+      BPNET_GRADIENT_LINK_AVX512(a, p, t);
+      BPNET_GRADIENT_LINK_AVX512(b, p + 1, t);
+    }
+    for (std::size_t t = both; t < c0; ++t) BPNET_GRADIENT_LINK_AVX512(a, p, t);
+    for (std::size_t t = both; t < c1; ++t) BPNET_GRADIENT_LINK_AVX512(b, p + 1, t);
+    float* g = s.g + p * s.width;
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      _mm512_mask_storeu_ps(g + 16 * v, lanes[v], a[v]);
+      if (pair) _mm512_mask_storeu_ps(g + s.width + 16 * v, lanes[v], b[v]);
+    }
+  }
+}
+#undef BPNET_GRADIENT_LINK_AVX512
+
+__attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice& s) {
+  SliceMembers m;
+  std::fill_n(m.count, s.n, std::uint16_t{0});
+  for (std::size_t r = 0; r < s.rows; ++r) add_members(nonzero_bits_avx2(s.x + r * s.ld + s.q, s.n), r, m);
+  alignas(64) float block[kBlock];
+  const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i lanes[8];
+  for (std::size_t v = 0; v < 8; ++v) {
+    const std::size_t from = 8 * v, here = s.width > from ? std::min<std::size_t>(8, s.width - from) : 0;
+    lanes[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(here)), lane_index);
+  }
+  for (std::size_t p = 0; p < s.n; ++p) {
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) a[v] = _mm256_setzero_ps();
+    for (std::size_t t = 0; t < m.count[p]; ++t) {
+      const std::size_t r = m.row[p][t];
+      const __m256 xp = _mm256_set1_ps(s.x[r * s.ld + s.q + p]);
+      const float* dy = s.dy + r * s.ldy;
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_maskload_ps(dy + 8 * v, lanes[v]), a[v]);
+    }
+    float* g = s.g + p * s.width;
+    if (s.width == kBlock) {
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) _mm256_storeu_ps(g + 8 * v, a[v]);
+    } else {
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) _mm256_store_ps(block + 8 * v, a[v]);
+      std::copy_n(block, s.width, g);
+    }
+  }
+}
+
+BPNET_VECTOR_LOOP std::size_t count_nonzero(const float* x, std::size_t n) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) count += x[i] != 0.0f ? 1 : 0;
+  return count;
+}
+
+// A thread's buffer of at least n floats, 64-byte aligned.
+float* thread_buffer(std::vector<float>& storage, std::size_t n) {
+  storage.resize(n + 16);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+  return storage.data() + (64 - address % 64) % 64 / sizeof(float);
+}
+
+}  // namespace
+
+bool dense_products_asked() {
+  const char* dense = std::getenv("BPNET_DENSE_PIXELS");
+  return dense != nullptr && std::strcmp(dense, "1") == 0;
+}
+
+bool mostly_zero_products_run(Isa isa, std::size_t rows) {
+  return (isa == Isa::avx2 || isa == Isa::avx512) && rows > kSmallBatchRows && rows <= kGemmKc;
+}
+
+bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t ld) {
+  constexpr std::size_t kSampleRows = 16;  // a quarter of keras-seed's batch: the choice costs ~1% of the products
+  std::size_t nonzero = 0;
+  const std::size_t sampled = std::min(rows, kSampleRows);
+  for (std::size_t r = 0; r < sampled; ++r) nonzero += count_nonzero(x + r * ld, in);
+  return static_cast<double>(nonzero) <= kMostlyZeroMaxShare * static_cast<double>(sampled * in);
+}
+
+void mostly_zero_forward(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* w, const float* b,
+                         std::size_t out, bool relu, float* y, std::size_t ldy) {
+  const auto pass = isa == Isa::avx512 ? forward_slice_avx512 : forward_slice_avx2;
+  for_each_piece(out, kBlock, 2 * kBlock, [&](std::size_t j0, std::size_t j1) {
+    // W^T for the piece's outputs (in, kBlock), a block at a time, zero past them.
+    thread_local std::vector<float> wt_storage;
+    float* wt = thread_buffer(wt_storage, in * kBlock);
+    alignas(64) float acc[kGroup * kBlock];  // (group, block): each row's sum over the current slice of K
+    for (std::size_t jb = j0; jb < j1; jb += kBlock) {
+      const std::size_t n = std::min(kBlock, j1 - jb);
+      transpose_rows_into_columns(true, w + jb * in, in, 0, n, wt, kBlock);
+      for (std::size_t k = 0; k < in && n < kBlock; ++k) std::fill(wt + k * kBlock + n, wt + (k + 1) * kBlock, 0.0f);
+      for (std::size_t r0 = 0; r0 < rows; r0 += kGroup) {
+        const std::size_t group = std::min(kGroup, rows - r0);
+        for (std::size_t k0 = 0; k0 < in; k0 += kGemmKc) {
+          const std::size_t k1 = std::min(in, k0 + kGemmKc);
+          for (std::size_t q = k0; q < k1; q += kSlice) {
+            pass({x + r0 * in, in, group, q, std::min(kSlice, k1 - q), q == k0, wt, kBlock, acc});
+          }
+          for (std::size_t r = 0; r < group; ++r) {
+            float* row = y + (r0 + r) * ldy + jb;
+            add_slice(k0 == 0 ? b + jb : row, acc + r * kBlock, n, relu && k1 == in, row);
+          }
+        }
+      }
+    }
+  });
+}
+
+void mostly_zero_weight_gradient(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* dy,
+                                 std::size_t ldy, std::size_t out, float* dw) {
+  const auto pass = isa == Isa::avx512 ? gradient_slice_avx512 : gradient_slice_avx2;
+  for_each_piece(out, kBlock, 2 * kBlock, [&](std::size_t j0, std::size_t j1) {
+    // dW^T's rows of one slice for a block of outputs, summed from 0, then transposed into dW.
+    thread_local std::vector<float> g_storage;
+    float* g = thread_buffer(g_storage, kSlice * kBlock);
+    for (std::size_t jb = j0; jb < j1; jb += kBlock) {
+      const std::size_t width = std::min(kBlock, j1 - jb);
+      for (std::size_t q = 0; q < in; q += kSlice) {
+        const std::size_t n = std::min(kSlice, in - q);
+        pass({x, in, rows, q, n, dy + jb, ldy, g, width});
+        transpose_rows_into_columns(true, g, width, 0, n, dw + jb * in + q, in);
+      }
+    }
+  });
+}
+
+}  // namespace bpnet

@@ -1,0 +1,50 @@
+// Internal: a Linear layer's training products when most of its input is
+// exact zeros - MNIST's pixels scaled to [0, 1] are 81% zeros - computed from
+// the nonzero entries alone. The floats are the packed GEMM's: every element
+// is the same chain of FMAs over the same slices of K, without the links
+// that multiply a zero (what sparse_pixels.hpp does for evaluation, from the
+// pixel bytes; training has the batch converted to floats).
+//
+// A zero times an infinite or NaN weight (or gradient) is NaN in the dense
+// product and left out here; training stops on non-finite parameters either
+// way (Optimizer::step).
+//
+// Letters: B rows of the batch, in inputs, out outputs.
+//   x: (B, in)   W: (out, in)   b: (out)   y, dy: (B, out)   dW: (out, in)
+#pragma once
+
+#include <cstddef>
+
+#include "isa.hpp"
+
+namespace bpnet {
+
+// Above this share of nonzero inputs the dense products are faster
+// (docs/performance.md).
+inline constexpr double kMostlyZeroMaxShare = 0.4;
+
+// Whether the environment variable BPNET_DENSE_PIXELS is 1: the dense
+// products asked for where zeros could be skipped, here and in evaluation
+// (to measure them; the floats are the same).
+bool dense_products_asked();
+
+// Whether these products run: AVX2 or AVX-512 (the kernels below), more
+// rows than kSmallBatchRows (fewer are summed in another order) and at most
+// kGemmKc (dW's K in one slice).
+bool mostly_zero_products_run(Isa isa, std::size_t rows);
+
+// Whether x (rows, in; rows ld floats apart) is mostly zeros: at most
+// kMostlyZeroMaxShare of its first rows' entries are nonzero (NaN counts).
+bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t ld);
+
+// y (rows, out; ldy apart) = b + x W^T, then the ReLU if `relu`: the floats
+// of gemm_plus_bias. The outputs are cut over the kernel threads.
+void mostly_zero_forward(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* w, const float* b,
+                         std::size_t out, bool relu, float* y, std::size_t ldy);
+
+// dW = dy^T x (dy's rows ldy apart), overwriting dW: the floats of gemm with
+// op(A) = dy^T and beta 0. dW's rows are cut over the kernel threads.
+void mostly_zero_weight_gradient(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* dy,
+                                 std::size_t ldy, std::size_t out, float* dw);
+
+}  // namespace bpnet
