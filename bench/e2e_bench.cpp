@@ -26,7 +26,10 @@
 // the passes taking turns: the dense path (BPNET_DENSE_PIXELS=1), whose
 // share of the peak is the kernels' efficiency, and the default one, which
 // does fewer FLOP than it is credited with: its share of the peak is that
-// of the dense FLOP, marked so.
+// of the dense FLOP, marked so. Training skips them too (its first layer's
+// forward and weight gradient, the same floats): keras-seed also trains with
+// the dense products (a row marked so, its epochs taking turns with the
+// others'), and its other rows' GFLOP/s count the dense FLOP.
 #include <CLI/CLI.hpp>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -147,7 +150,17 @@ double forward_flops_per_image(const bpnet::Model<float>& model) { return 2 * ma
 
 struct Setup {
   int threads = 1, shards = 1, workers = 0;
+  bool dense = false;  // its epochs under BPNET_DENSE_PIXELS=1: no zero input skipped
 };
+
+// Runs fn with BPNET_DENSE_PIXELS=1 if `dense`.
+template <typename Fn>
+auto with_dense_products(bool dense, Fn fn) {
+  if (dense) ::setenv("BPNET_DENSE_PIXELS", "1", 1);
+  auto result = fn();
+  if (dense) ::unsetenv("BPNET_DENSE_PIXELS");
+  return result;
+}
 
 // The peaks measured before each round (or pass): the lowest and highest.
 struct PeakRange {
@@ -235,11 +248,7 @@ Inference measure_inference(const bpnet::Model<float>& net, const bpnet::Dataset
   for (int i = 0; i < 5; ++i) {
     peaks.push_back(measured_peak() / 1e9);
     pass(passes);
-    if (skips) {
-      ::setenv("BPNET_DENSE_PIXELS", "1", 1);
-      pass(dense_passes);
-      ::unsetenv("BPNET_DENSE_PIXELS");
-    }
+    if (skips) with_dense_products(true, [&] { return (pass(dense_passes), 0); });
   }
   r.images_per_s = static_cast<double>(test.count) / median(passes);
   if (skips) r.dense_images_per_s = static_cast<double>(test.count) / median(dense_passes);
@@ -275,7 +284,9 @@ CaseResult measure(const std::string& data_dir, const Case& c, int timed_epochs)
   std::vector<double> peaks;
   for (int round = 0; round <= timed_epochs; ++round) {
     peaks.push_back(measured_peak() / 1e9);
-    for (std::size_t i = 0; i < trainers.size(); ++i) epochs[i].push_back(trainers[i]->run_epoch()->seconds);
+    for (std::size_t i = 0; i < trainers.size(); ++i) {
+      epochs[i].push_back(with_dense_products(c.setups[i].dense, [&] { return trainers[i]->run_epoch()->seconds; }));
+    }
   }
   CaseResult r;
   const double peak = median(peaks);
@@ -366,14 +377,15 @@ void report(const Case& c, const CaseResult& r) {
     const Setup& s = c.setups[i];
     const Result& x = r.setups[i];
     const double share = 100 * x.gflops / x.peak_gflops;
-    std::printf("%-13s %7d %6d %7d | %9.3f %11.0f %8.1f %5.1f%% of %4.0f%s\n", c.name.c_str(), s.threads, s.shards,
-                s.workers, x.epoch_seconds, x.train_images_per_s, x.gflops, share, x.peak_gflops, unbelievable(share));
+    std::printf("%-13s %7d %6d %7d | %9.3f %11.0f %8.1f %5.1f%% of %4.0f%s%s\n", c.name.c_str(), s.threads, s.shards,
+                s.workers, x.epoch_seconds, x.train_images_per_s, x.gflops, share, x.peak_gflops, unbelievable(share),
+                s.dense ? "  dense products (BPNET_DENSE_PIXELS=1)" : "");
   }
   if (!r.setups.empty()) warn_if_peak_moved(c.name, "the training rounds", r.setups.front().peaks);
-  auto find = [&](int threads, int shards, int workers) -> const Result* {
+  auto find = [&](int threads, int shards, int workers, bool dense = false) -> const Result* {
     for (std::size_t i = 0; i < c.setups.size(); ++i) {
       const Setup& s = c.setups[i];
-      if (s.threads == threads && s.shards == shards && s.workers == workers) return &r.setups[i];
+      if (s.threads == threads && s.shards == shards && s.workers == workers && s.dense == dense) return &r.setups[i];
     }
     return nullptr;
   };
@@ -386,6 +398,8 @@ void report(const Case& c, const CaseResult& r) {
   ratio("2 shards vs 1 shard (2 threads; 1 shard = the GEMM split over the kernel threads)", find(cores, cores, 0), find(cores, 1, 0));
   ratio("workers 1 vs 0", find(cores, cores, 1), find(cores, cores, 0));
   ratio("workers 2 vs 0", find(cores, cores, 2), find(cores, cores, 0));
+  ratio("zero inputs skipped vs the dense products (the rows above count the dense FLOP)", find(cores, 1, 0),
+        find(cores, 1, 0, true));
   const Inference& inference = r.inference;
   const bool skips = inference.dense_images_per_s > 0;
   const double dense = skips ? inference.dense_images_per_s : inference.images_per_s;
@@ -451,6 +465,7 @@ int run(int argc, char** argv) {
   std::vector<Setup> setups{{1, 1, 0}, {cores, 1, 0}, {cores, cores, 0}, {cores, cores, 1}, {cores, cores, 2}};
   std::vector<Case> cases{{"torch-seed", bpnet::preset("torch-seed"), 0, setups},
                           {"keras-seed", bpnet::preset("keras-seed"), 0, setups}};
+  cases.back().setups.push_back({cores, 1, 0, true});  // keras-seed's pixels go to [0, 1]: its zeros are skipped
   if (big) {
     const std::vector<Setup> few{{1, 1, 0}, {cores, 1, 0}, {cores, cores, 0}};
     cases.push_back({"784-1000-500", mlp({784, 1000, 500, 10}), 6400, few});

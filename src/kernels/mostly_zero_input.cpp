@@ -146,17 +146,40 @@ BPNET_VECTOR_LOOP void add_slice(const float* before, const float* acc, std::siz
   }
 }
 
-// The rows of the batch whose input q + p is nonzero, for each p of a
-// slice, in row order (rows <= kGemmKc: a byte each).
-struct SliceMembers {
-  std::uint16_t count[kSlice];
-  std::uint8_t row[kSlice][kGemmKc];
+// a[r] bit c -> a[c] bit r: a 64 x 64 matrix of bits transposed in six
+// rounds of swapping blocks (Hacker's Delight, 7-3).
+inline void transpose_bits(std::uint64_t (&a)[64]) {
+  std::uint64_t m = 0x00000000ffffffffull;
+  for (int j = 32; j != 0; j >>= 1, m ^= m << j) {
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      const std::uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k] ^= t << j;
+      a[k | j] ^= t;
+    }
+  }
+}
+
+// Which rows of the batch have input q + p nonzero, for each p of a slice:
+// bit r of rows[c][p] for row 64 c + r (rows <= kGemmKc). Made from each
+// row's nonzero bits, transposed 64 rows at a time: the lists of rows that a
+// first version appended to one by one took as long as the FMAs.
+struct RowsOfInputs {
+  std::uint64_t rows[kGemmKc / 64][kSlice];
+  std::size_t chunks;
 };
 
-inline void add_members(std::uint64_t bits, std::size_t r, SliceMembers& m) {
-  for (; bits != 0; bits &= bits - 1) {
-    const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));
-    m.row[p][m.count[p]++] = static_cast<std::uint8_t>(r);
+template <typename NonzeroBits>
+inline void find_rows_of_inputs(const float* x, std::size_t ld, std::size_t rows, std::size_t q, std::size_t n,
+                                NonzeroBits nonzero_bits, RowsOfInputs& out) {
+  out.chunks = (rows + 63) / 64;
+  for (std::size_t c = 0; c < out.chunks; ++c) {
+    std::uint64_t a[64];
+    for (std::size_t r = 0; r < 64; ++r) {
+      const std::size_t row = 64 * c + r;
+      a[r] = row < rows ? nonzero_bits(x + row * ld + q, n) : 0;
+    }
+    transpose_bits(a);
+    std::copy_n(a, kSlice, out.rows[c]);
   }
 }
 
@@ -174,19 +197,24 @@ struct GradientSlice {
   std::size_t width;
 };
 
-// Input p's link for member t into a (four registers, the lanes `lanes`).
-#define BPNET_GRADIENT_LINK_AVX512(a, p, t)                                                           \
+// Input p's link for row r into a (four registers, the lanes `lanes`).
+#define BPNET_GRADIENT_LINK_AVX512(a, p, r)                                                           \
   do {                                                                                                \
-    const std::size_t r = m.row[p][t];                                                                \
-    const __m512 xp = _mm512_set1_ps(s.x[r * s.ld + s.q + (p)]);                                      \
-    const float* dy = s.dy + r * s.ldy;                                                               \
+    const __m512 xp = _mm512_set1_ps(s.x[(r) * s.ld + s.q + (p)]);                                    \
+    const float* dy = s.dy + (r) * s.ldy;                                                             \
     for (int v = 0; v < 4; ++v) (a)[v] = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(lanes[v], dy + 16 * v), (a)[v]); \
   } while (false)
 
+// The next row of `bits` (bit r for row `base` + r), taken out of it.
+inline std::size_t next_row(std::uint64_t& bits, std::size_t base) {
+  const auto r = static_cast<std::size_t>(__builtin_ctzll(bits));
+  bits &= bits - 1;
+  return base + r;
+}
+
 __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlice& s) {
-  SliceMembers m;
-  std::fill_n(m.count, s.n, std::uint16_t{0});
-  for (std::size_t r = 0; r < s.rows; ++r) add_members(nonzero_bits_avx512(s.x + r * s.ld + s.q, s.n), r, m);
+  RowsOfInputs rows_of;
+  find_rows_of_inputs(s.x, s.ld, s.rows, s.q, s.n, nonzero_bits_avx512, rows_of);
   __mmask16 lanes[4];
   for (std::size_t v = 0; v < 4; ++v) {
     const std::size_t from = 16 * v, here = s.width > from ? std::min<std::size_t>(16, s.width - from) : 0;
@@ -194,16 +222,25 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
   }
   for (std::size_t p = 0; p < s.n; p += 2) {
     const bool pair = p + 1 < s.n;
-    const std::size_t c0 = m.count[p], c1 = pair ? m.count[p + 1] : 0, both = std::min(c0, c1);
     __m512 a[4], b[4];
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) a[v] = b[v] = _mm512_setzero_ps();
-    for (std::size_t t = 0; t < both; ++t) {
-      BPNET_GRADIENT_LINK_AVX512(a, p, t);
-      BPNET_GRADIENT_LINK_AVX512(b, p + 1, t);
+    for (std::size_t c = 0; c < rows_of.chunks; ++c) {
+      std::uint64_t bits0 = rows_of.rows[c][p], bits1 = pair ? rows_of.rows[c][p + 1] : 0;
+      while (bits0 != 0 && bits1 != 0) {
+        const std::size_t r0 = next_row(bits0, 64 * c), r1 = next_row(bits1, 64 * c);
+        BPNET_GRADIENT_LINK_AVX512(a, p, r0);
+        BPNET_GRADIENT_LINK_AVX512(b, p + 1, r1);
+      }
+      while (bits0 != 0) {
+        const std::size_t r = next_row(bits0, 64 * c);
+        BPNET_GRADIENT_LINK_AVX512(a, p, r);
+      }
+      while (bits1 != 0) {
+        const std::size_t r = next_row(bits1, 64 * c);
+        BPNET_GRADIENT_LINK_AVX512(b, p + 1, r);
+      }
     }
-    for (std::size_t t = both; t < c0; ++t) BPNET_GRADIENT_LINK_AVX512(a, p, t);
-    for (std::size_t t = both; t < c1; ++t) BPNET_GRADIENT_LINK_AVX512(b, p + 1, t);
     float* g = s.g + p * s.width;
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) {
@@ -215,9 +252,8 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
 #undef BPNET_GRADIENT_LINK_AVX512
 
 __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice& s) {
-  SliceMembers m;
-  std::fill_n(m.count, s.n, std::uint16_t{0});
-  for (std::size_t r = 0; r < s.rows; ++r) add_members(nonzero_bits_avx2(s.x + r * s.ld + s.q, s.n), r, m);
+  RowsOfInputs rows_of;
+  find_rows_of_inputs(s.x, s.ld, s.rows, s.q, s.n, nonzero_bits_avx2, rows_of);
   alignas(64) float block[kBlock];
   const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256i lanes[8];
@@ -229,12 +265,14 @@ __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice
     __m256 a[8];
 #pragma GCC unroll 8
     for (int v = 0; v < 8; ++v) a[v] = _mm256_setzero_ps();
-    for (std::size_t t = 0; t < m.count[p]; ++t) {
-      const std::size_t r = m.row[p][t];
-      const __m256 xp = _mm256_set1_ps(s.x[r * s.ld + s.q + p]);
-      const float* dy = s.dy + r * s.ldy;
+    for (std::size_t c = 0; c < rows_of.chunks; ++c) {
+      for (std::uint64_t bits = rows_of.rows[c][p]; bits != 0;) {
+        const std::size_t r = next_row(bits, 64 * c);
+        const __m256 xp = _mm256_set1_ps(s.x[r * s.ld + s.q + p]);
+        const float* dy = s.dy + r * s.ldy;
 #pragma GCC unroll 8
-      for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_maskload_ps(dy + 8 * v, lanes[v]), a[v]);
+        for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_maskload_ps(dy + 8 * v, lanes[v]), a[v]);
+      }
     }
     float* g = s.g + p * s.width;
     if (s.width == kBlock) {
