@@ -101,6 +101,9 @@ TEST(MostlyZeroInput, MostlyZerosJudgesTheShareOfNonzeroInputs) {
   std::vector<float> spaced(8 * 20, 1.0f);
   for (std::size_t r = 0; r < 8; ++r) std::fill_n(spaced.begin() + r * 20, 10, 0.0f);
   EXPECT_TRUE(mostly_zeros(spaced.data(), 8, 10, 20));
+  std::vector<float> dense_first_row(8 * 10, 0.0f);
+  std::fill_n(dense_first_row.begin(), 9, 1.0f);  // 11% of the whole, 90% of the first row
+  EXPECT_FALSE(mostly_zeros(dense_first_row.data(), 8, 10, 10)) << "a first row 90% nonzero decides at once";
   std::vector<float> nans(8 * 10, 0.0f);
   std::fill_n(nans.begin(), 40, std::nanf(""));
   EXPECT_FALSE(mostly_zeros(nans.data(), 8, 10, 10)) << "a NaN is not a zero";

@@ -314,7 +314,11 @@ bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t 
   constexpr std::size_t kSampleRows = 16;  // a quarter of keras-seed's batch: the choice costs ~1% of the products
   std::size_t nonzero = 0;
   const std::size_t sampled = std::min(rows, kSampleRows);
-  for (std::size_t r = 0; r < sampled; ++r) nonzero += count_nonzero(x + r * ld, in);
+  for (std::size_t r = 0; r < sampled; ++r) {
+    nonzero += count_nonzero(x + r * ld, in);
+    // A first row over twice the share: dense data (torch's [-1, 1] pixels), known at once.
+    if (r == 0 && static_cast<double>(nonzero) > 2 * kMostlyZeroMaxShare * static_cast<double>(in)) return false;
+  }
   return static_cast<double>(nonzero) <= kMostlyZeroMaxShare * static_cast<double>(sampled * in);
 }
 
