@@ -29,8 +29,8 @@ namespace {
 //   (dW) side by side; one chain of four waited for each FMA's previous
 //   result and ran at half the speed;
 // - the inputs go by in slices of kSlice, so that the slice's rows of W^T
-//   (forward) stay in L1 while a group of kGroup rows adds its share, and
-//   the lists of a slice's nonzero inputs (dW) stay small.
+//   (forward) stay in L1 while a group of kGroup rows adds its share, and a
+//   slice's nonzero bits (dW) make one 64 x 64 matrix.
 constexpr std::size_t kSlice = 64;  // divides kGemmKc: no slice straddles two of the GEMM's
 static_assert(kGemmKc % kSlice == 0);
 constexpr std::size_t kGroup = 16;
@@ -77,15 +77,20 @@ struct ForwardSlice {
   float* acc;
 };
 
-// Row r's chain of nonzero inputs (bits) into a (four registers).
-#define BPNET_FORWARD_LINK_AVX512(a, x, bits)                                                 \
-  do {                                                                                        \
-    const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));                           \
-    bits &= bits - 1;                                                                         \
-    const __m512 xp = _mm512_set1_ps((x)[p]);                                                 \
-    const float* w = s.wt + (s.q + p) * s.wld;                                                \
-    for (int v = 0; v < 4; ++v) (a)[v] = _mm512_fmadd_ps(xp, _mm512_load_ps(w + 16 * v), (a)[v]); \
-  } while (false)
+// One link of a row's chain: a (four registers) += x[p] times W^T's row p,
+// for p the lowest bit of `bits`, taken out of it. Inlined into its caller
+// (GCC does not inline a call between functions of other targets).
+__attribute__((target("avx512f"), always_inline)) inline void forward_link_avx512(const ForwardSlice& s,
+                                                                                 const float* x,
+                                                                                 std::uint64_t& bits,
+                                                                                 __m512 (&a)[4]) {
+  const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));
+  bits &= bits - 1;
+  const __m512 xp = _mm512_set1_ps(x[p]);
+  const float* w = s.wt + (s.q + p) * s.wld;
+#pragma GCC unroll 4
+  for (int v = 0; v < 4; ++v) a[v] = _mm512_fmadd_ps(xp, _mm512_load_ps(w + 16 * v), a[v]);
+}
 
 __attribute__((target("avx512f"))) void forward_slice_avx512(const ForwardSlice& s) {
   for (std::size_t r = 0; r < s.rows; r += 2) {
@@ -101,11 +106,11 @@ __attribute__((target("avx512f"))) void forward_slice_avx512(const ForwardSlice&
       b[v] = s.first || !pair ? _mm512_setzero_ps() : _mm512_load_ps(acc + kBlock + 16 * v);
     }
     while (bits0 != 0 && bits1 != 0) {
-      BPNET_FORWARD_LINK_AVX512(a, x0, bits0);
-      BPNET_FORWARD_LINK_AVX512(b, x1, bits1);
+      forward_link_avx512(s, x0, bits0, a);
+      forward_link_avx512(s, x1, bits1, b);
     }
-    while (bits0 != 0) BPNET_FORWARD_LINK_AVX512(a, x0, bits0);
-    while (bits1 != 0) BPNET_FORWARD_LINK_AVX512(b, x1, bits1);
+    while (bits0 != 0) forward_link_avx512(s, x0, bits0, a);
+    while (bits1 != 0) forward_link_avx512(s, x1, bits1, b);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) {
       _mm512_store_ps(acc + 16 * v, a[v]);
@@ -113,7 +118,6 @@ __attribute__((target("avx512f"))) void forward_slice_avx512(const ForwardSlice&
     }
   }
 }
-#undef BPNET_FORWARD_LINK_AVX512
 
 __attribute__((target("avx2,fma"))) void forward_slice_avx2(const ForwardSlice& s) {
   for (std::size_t r = 0; r < s.rows; ++r) {
@@ -183,11 +187,12 @@ inline void find_rows_of_inputs(const float* x, std::size_t ld, std::size_t rows
   }
 }
 
-// One pass of the gradient over the inputs [q, q + n): g (n, width; dW^T's
-// rows q.. for all outputs) row p = the sum from 0, over the rows r of the
-// batch in order, of x[r][q + p] times dy's row r (ldy apart): each
-// element's chain over the batch, as the packed GEMM's over K, in registers
-// a block of outputs at a time (stored through `block`, the last one cut short).
+// One pass of the gradient over the inputs [q, q + n), for a block of
+// `width` <= kBlock outputs: g (n, width; dW^T's rows q.. for the block's
+// outputs) row p = the sum from 0, over the rows r of the batch in order,
+// of x[r][q + p] times dy's row r (ldy apart, from the block's first
+// output): each element's chain over the batch, as the packed GEMM's over
+// K, kept in registers.
 struct GradientSlice {
   const float* x;
   std::size_t ld, rows, q, n;
@@ -197,13 +202,18 @@ struct GradientSlice {
   std::size_t width;
 };
 
-// Input p's link for row r into a (four registers, the lanes `lanes`).
-#define BPNET_GRADIENT_LINK_AVX512(a, p, r)                                                           \
-  do {                                                                                                \
-    const __m512 xp = _mm512_set1_ps(s.x[(r) * s.ld + s.q + (p)]);                                    \
-    const float* dy = s.dy + (r) * s.ldy;                                                             \
-    for (int v = 0; v < 4; ++v) (a)[v] = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(lanes[v], dy + 16 * v), (a)[v]); \
-  } while (false)
+// One link of input p's chain: a (four registers) += x[r][q + p] times
+// dy's row r, in the lanes `lanes` (the block's outputs). Inlined, as
+// forward_link_avx512.
+__attribute__((target("avx512f"), always_inline)) inline void gradient_link_avx512(const GradientSlice& s,
+                                                                                  const __mmask16 (&lanes)[4],
+                                                                                  std::size_t p, std::size_t r,
+                                                                                  __m512 (&a)[4]) {
+  const __m512 xp = _mm512_set1_ps(s.x[r * s.ld + s.q + p]);
+  const float* dy = s.dy + r * s.ldy;
+#pragma GCC unroll 4
+  for (int v = 0; v < 4; ++v) a[v] = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(lanes[v], dy + 16 * v), a[v]);
+}
 
 // The next row of `bits` (bit r for row `base` + r), taken out of it.
 inline std::size_t next_row(std::uint64_t& bits, std::size_t base) {
@@ -229,17 +239,11 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
       std::uint64_t bits0 = rows_of.rows[c][p], bits1 = pair ? rows_of.rows[c][p + 1] : 0;
       while (bits0 != 0 && bits1 != 0) {
         const std::size_t r0 = next_row(bits0, 64 * c), r1 = next_row(bits1, 64 * c);
-        BPNET_GRADIENT_LINK_AVX512(a, p, r0);
-        BPNET_GRADIENT_LINK_AVX512(b, p + 1, r1);
+        gradient_link_avx512(s, lanes, p, r0, a);
+        gradient_link_avx512(s, lanes, p + 1, r1, b);
       }
-      while (bits0 != 0) {
-        const std::size_t r = next_row(bits0, 64 * c);
-        BPNET_GRADIENT_LINK_AVX512(a, p, r);
-      }
-      while (bits1 != 0) {
-        const std::size_t r = next_row(bits1, 64 * c);
-        BPNET_GRADIENT_LINK_AVX512(b, p + 1, r);
-      }
+      while (bits0 != 0) gradient_link_avx512(s, lanes, p, next_row(bits0, 64 * c), a);
+      while (bits1 != 0) gradient_link_avx512(s, lanes, p + 1, next_row(bits1, 64 * c), b);
     }
     float* g = s.g + p * s.width;
 #pragma GCC unroll 4
@@ -249,7 +253,6 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
     }
   }
 }
-#undef BPNET_GRADIENT_LINK_AVX512
 
 __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice& s) {
   RowsOfInputs rows_of;
