@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cmath>
-
 #include <type_traits>
 
 #include "../kernels/gemm.hpp"
