@@ -7,6 +7,7 @@
 
 #include "bpnet/error.hpp"
 #include "bpnet/layer_registry.hpp"
+#include "bpnet/preprocess.hpp"
 #include "kernels/kernel_threads.hpp"
 
 namespace bpnet {
@@ -102,6 +103,7 @@ ConstMatrixView<T> Model<T>::run(Workspace<T>& ws, ConstMatrixView<T> x, std::si
     ctx.scratch = &ws.scratch[i];
     ctx.first_row = step.first_row;
     ctx.input_is_data = i == 0;
+    ctx.data_background = i == 0 ? pixel_scale(spec_.normalize).offset : 0.0f;
     return ctx;
   };
   ConstMatrixView<T> input = x;

@@ -1,6 +1,7 @@
 #include "pixel_first_layer.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "batch_loader.hpp"
 #include "bpnet/layers.hpp"
@@ -29,14 +30,17 @@ std::unique_ptr<PixelFirstLayer> PixelFirstLayer::for_data(const Model<float>& m
   const Isa isa = widest_isa();
   const PixelScale pixels = pixel_scale(model.spec().normalize);
   const auto* linear = dynamic_cast<const Linear<float>*>(&model.layer(0));
-  if (linear == nullptr || pixels.offset != 0.0f || !sparse_pixel_product_runs(isa)) return nullptr;
+  if (linear == nullptr || !sparse_pixel_product_runs(isa)) return nullptr;
   const bool relu = model.depth() > 1 && model.layer(1).type() == "ReLU";
   const std::size_t done = relu ? 2 : 1;
   if (depth <= done) return nullptr;  // forward_from needs a layer to run
   if (data.count <= kSmallBatchRows || !pays_for(data)) return nullptr;
   const MatrixView<float> w = linear->weight();
-  return std::make_unique<PixelFirstLayer>(PixelMajorWeights(isa, w.data, linear->bias().data(), w.rows, w.cols),
-                                           pixels.scale, relu);
+  // Pixels that normalise to `offset` (torch's -1): the product of pixel * scale, the offset in the bias.
+  std::vector<float> bias(linear->bias().begin(), linear->bias().end());
+  if (pixels.offset != 0.0f) background_bias(w.data, w.cols, linear->bias().data(), w.rows, pixels.offset, bias.data());
+  return std::make_unique<PixelFirstLayer>(PixelMajorWeights(isa, w.data, bias.data(), w.rows, w.cols), pixels.scale,
+                                           relu);
 }
 
 bool PixelFirstLayer::runs_for(std::size_t rows) const { return rows > kSmallBatchRows; }

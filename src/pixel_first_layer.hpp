@@ -1,6 +1,10 @@
 // Internal: evaluation's first Linear layer computed from the pixel bytes,
-// the zero pixels skipped (kernels/sparse_pixels.hpp), where that gives the
-// floats of the usual forward and is faster: decided once for a data set.
+// the zero pixels skipped (kernels/sparse_pixels.hpp), where that is faster:
+// decided once for a data set. Pixels in [0, 1] give the floats of the
+// usual forward. A normalisation that moves pixel 0 to an offset (torch's
+// [-1, 1]) has the product of pixel * scale computed and the offset times
+// W's row sums added to the bias (kernels/mostly_zero_input.hpp's
+// background_bias): the exact same sum, other floats, as near it.
 // evaluate() and predict_all() use it; training does not.
 #pragma once
 
@@ -17,11 +21,10 @@ namespace bpnet {
 class PixelFirstLayer {
  public:
   // Null where it does not apply: the model does not start with a Linear,
-  // its normalisation shifts pixel 0 away from 0 (torch's [-1, 1]), the CPU
-  // (or BPNET_MAX_ISA) runs neither AVX2 nor AVX-512, the forward stops
-  // within the first layers (`depth`), or the environment variable
-  // BPNET_DENSE_PIXELS is 1 (to measure the dense path; the floats are the
-  // same either way), or the data set's first images are more than
+  // the CPU (or BPNET_MAX_ISA) runs neither AVX2 nor AVX-512, the forward
+  // stops within the first layers (`depth`), or the environment variable
+  // BPNET_DENSE_PIXELS is 1 (to measure the dense path, or to have its
+  // floats for torch's pixels), or the data set's first images are more than
   // kSparsePixelsMaxShare nonzero, or it has a few images only. Reads the
   // model's weights now: they must not change while it lives.
   static std::unique_ptr<PixelFirstLayer> for_data(const Model<float>& model, std::size_t depth,

@@ -3,13 +3,16 @@
 // for float) and against the reference loops; and where evaluation uses it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdlib>
 #include <vector>
 
 #include "bpnet/dataset.hpp"
 #include "bpnet/error.hpp"
 #include "bpnet/model.hpp"
+#include "bpnet/preprocess.hpp"
 #include "bpnet/random.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/packed_gemm.hpp"
@@ -120,7 +123,7 @@ Dataset images(std::size_t n, double share, Rng& rng) {
   return data;
 }
 
-TEST(PixelFirstLayer, AppliesWherePixel0Is0TheCpuRunsTheKernelAndTheImagesAreSparse) {
+TEST(PixelFirstLayer, AppliesWhereTheCpuRunsTheKernelAndTheImagesAreSparse) {
   if (!sparse_pixel_product_runs(widest_isa())) GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512";
   const DensePixelsSetting unset(nullptr);
   ModelSpec spec = testing::mlp_spec({784, 40, 10});  // Linear, ReLU, Linear, LogSoftmax; pixels to [0, 1]
@@ -136,10 +139,48 @@ TEST(PixelFirstLayer, AppliesWherePixel0Is0TheCpuRunsTheKernelAndTheImagesAreSpa
   EXPECT_FALSE(first->runs_for(4)) << "a few rows sum in the few-rows kernel's order";
   EXPECT_EQ(PixelFirstLayer::for_data(unit, unit.depth(), images(4, 0.2, rng)), nullptr);
 
-  spec.normalize = Normalize::torch;  // pixel 0 is -1: no product may be skipped
-  EXPECT_EQ(PixelFirstLayer::for_data(Model<float>(spec), 4, sparse), nullptr);
+  spec.normalize = Normalize::torch;  // pixel 0 is -1: the -1 goes into the bias
+  EXPECT_NE(PixelFirstLayer::for_data(Model<float>(spec), 4, sparse), nullptr);
   const DensePixelsSetting dense_only("1");
   EXPECT_EQ(PixelFirstLayer::for_data(unit, unit.depth(), sparse), nullptr);
+}
+
+// The first layers from the pixel bytes against the model's own forward on
+// the converted pixels: the same floats for pixels in [0, 1], near them for
+// torch's [-1, 1] (pixel 0's -1 moved into the bias).
+TEST(PixelFirstLayer, GivesTheForwardsFloatsOrForTorchsPixelsNearThem) {
+  if (!sparse_pixel_product_runs(widest_isa())) GTEST_SKIP() << "this CPU runs neither AVX2 nor AVX-512";
+  const DensePixelsSetting unset(nullptr);
+  Rng rng(12);
+  const Dataset data = images(40, 0.2, rng);
+  for (const Normalize normalize : {Normalize::unit, Normalize::torch}) {
+    ModelSpec spec = testing::mlp_spec({784, 40, 10});
+    spec.normalize = normalize;
+    Model<float> model(spec);
+    model.initialize(Init::torch, rng);
+    const auto first = PixelFirstLayer::for_data(model, model.depth(), data);
+    ASSERT_NE(first, nullptr);
+    Matrix<float> skipped;
+    first->run(data.pixels.data(), data.count, skipped);
+    Matrix<float> x(data.count, 784);
+    const PixelScale pixels = pixel_scale(normalize);
+    for (std::size_t i = 0; i < x.rows() * x.cols(); ++i) x.data()[i] = pixels(data.pixels[i]);
+    Workspace<float> ws;
+    const ConstMatrixView<float> dense = model.forward(ws, x, first->layers_done());
+    ASSERT_EQ(dense.rows * dense.cols, skipped.rows() * skipped.cols());
+    float largest = 0, furthest = 0;
+    for (std::size_t i = 0; i < dense.rows * dense.cols; ++i) {
+      largest = std::max(largest, std::abs(dense.data[i]));
+      furthest = std::max(furthest, std::abs(skipped.data()[i] - dense.data[i]));
+    }
+    ASSERT_GT(largest, 0.1f);
+    if (normalize == Normalize::unit) {
+      EXPECT_EQ(furthest, 0.0f) << "the same floats";
+    } else {
+      EXPECT_GT(furthest, 0.0f) << "other floats: the sum of pixel * scale, the -1 in the bias";
+      EXPECT_LT(furthest, 1e-6f * largest);
+    }
+  }
 }
 
 // Training's first Linear skips its input's zeros (kernels/mostly_zero_input.hpp):
@@ -166,6 +207,43 @@ TEST(Model, TrainingOnMostlyZeroPixelsGivesTheDenseProductsFloats) {
   EXPECT_EQ(skipping_out, dense_out);
   EXPECT_EQ(skipping_gradient, dense_gradient);
   EXPECT_NE(dense_gradient[0], 9.0f) << "the gradient was written";
+}
+
+TEST(Model, TrainingOnTorchPixelsTakesOutTheirBackgroundNearTheDenseProducts) {
+  ModelSpec spec = testing::mlp_spec({784, 128, 10});
+  spec.normalize = Normalize::torch;  // pixel 0 is -1
+  Model<float> model(spec);
+  Rng rng(6);
+  model.initialize(Init::torch, rng);
+  Matrix<float> x(64, 784), d_out(64, 10);
+  const std::vector<std::uint8_t> pixels = random_pixels(64 * 784, 0.2, rng);
+  const PixelScale torch = pixel_scale(Normalize::torch);
+  for (std::size_t i = 0; i < pixels.size(); ++i) x.data()[i] = torch(pixels[i]);
+  for (std::size_t i = 0; i < 64 * 10; ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  auto train_step = [&](const char* dense_setting, std::vector<float>& out, std::vector<float>& gradient) {
+    const DensePixelsSetting setting(dense_setting);
+    Workspace<float> ws;
+    const ConstMatrixView<float> y = model.forward_train(ws, x, model.depth(), {1, 2, 0});
+    out.assign(y.data, y.data + y.rows * y.cols);
+    gradient.assign(model.parameters().size(), 9.0f);
+    model.backward(ws, x, d_out, gradient, GradientWrite::overwrite);
+  };
+  std::vector<float> skipping_out, skipping_gradient, dense_out, dense_gradient;
+  train_step(nullptr, skipping_out, skipping_gradient);
+  train_step("1", dense_out, dense_gradient);
+  ASSERT_EQ(skipping_gradient.size(), dense_gradient.size());
+  EXPECT_NE(skipping_gradient, dense_gradient) << "the floats of x - (-1), not the dense products'";
+  // Both are float sums of the same terms: near each other against the largest of them.
+  auto largest = [](const std::vector<float>& v) {
+    return std::abs(*std::max_element(v.begin(), v.end(), [](float a, float b) { return std::abs(a) < std::abs(b); }));
+  };
+  const float out_scale = largest(dense_out), gradient_scale = largest(dense_gradient);
+  for (std::size_t i = 0; i < dense_out.size(); ++i) {
+    ASSERT_NEAR(skipping_out[i], dense_out[i], 1e-6 * out_scale) << "output " << i;
+  }
+  for (std::size_t i = 0; i < dense_gradient.size(); ++i) {
+    ASSERT_NEAR(skipping_gradient[i], dense_gradient[i], 1e-6 * gradient_scale) << "gradient " << i;
+  }
 }
 
 TEST(Model, ForwardFromALayerGoesOnFromItsInput) {

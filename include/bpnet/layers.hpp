@@ -46,7 +46,8 @@ struct LayerContext {
   RandomStream random;             // this layer's stream for this step (dropout masks)
   std::vector<T>* scratch = nullptr;  // kept from forward to backward, owned by the workspace
   std::size_t first_row = 0;       // row 0's index in the whole batch (a shard's offset)
-  bool input_is_data = false;      // the layer's input is the batch itself, whose zeros a Linear may skip
+  bool input_is_data = false;      // the layer's input is the batch itself, whose background a Linear may skip
+  float data_background = 0;       // what the data's zero pixels are in the batch (torch's normalisation: -1)
 };
 
 template <typename T>

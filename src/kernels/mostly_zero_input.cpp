@@ -36,27 +36,28 @@ static_assert(kGemmKc % kSlice == 0);
 constexpr std::size_t kGroup = 16;
 constexpr std::size_t kBlock = 64;
 
-// Bit i set where x[i] is not 0 (NaN included), for the n <= 64 floats from
-// x, none read past them.
-__attribute__((target("avx512f"))) std::uint64_t nonzero_bits_avx512(const float* x, std::size_t n) {
+// Bit i set where x[i] is not the background (NaN included), for the
+// n <= 64 floats from x, none read past them.
+__attribute__((target("avx512f"))) std::uint64_t nonzero_bits_avx512(const float* x, std::size_t n,
+                                                                    float background) {
   std::uint64_t bits = 0;
   for (std::size_t t = 0; t < n; t += 16) {
     const auto lanes = static_cast<__mmask16>(n - t >= 16 ? 0xffffu : (1u << (n - t)) - 1);
     const __mmask16 nonzero =
-        _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, x + t), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, x + t), _mm512_set1_ps(background), _CMP_NEQ_UQ);
     bits |= static_cast<std::uint64_t>(nonzero) << t;
   }
   return bits;
 }
 
-__attribute__((target("avx2"))) std::uint64_t nonzero_bits_avx2(const float* x, std::size_t n) {
+__attribute__((target("avx2"))) std::uint64_t nonzero_bits_avx2(const float* x, std::size_t n, float background) {
   std::uint64_t bits = 0;
   for (std::size_t t = 0; t < n; t += 8) {
     const std::size_t live = std::min<std::size_t>(8, n - t);
     const __m256i lanes =
         _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(live)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256 v = _mm256_maskload_ps(x + t, lanes);
-    const auto nonzero = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)));
+    const auto nonzero = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(background), _CMP_NEQ_UQ)));
     bits |= static_cast<std::uint64_t>(nonzero & ((1u << live) - 1)) << t;
   }
   return bits;
@@ -70,6 +71,7 @@ __attribute__((target("avx2"))) std::uint64_t nonzero_bits_avx2(const float* x, 
 // out twice on purpose, as the packed GEMM's kernels are.
 struct ForwardSlice {
   const float* x;
+  float background;  // the value x's skipped inputs hold; x[p] - background is multiplied
   std::size_t ld, rows, q, n;
   bool first;
   const float* wt;
@@ -86,7 +88,7 @@ __attribute__((target("avx512f"), always_inline)) inline void forward_link_avx51
                                                                                  __m512 (&a)[4]) {
   const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));
   bits &= bits - 1;
-  const __m512 xp = _mm512_set1_ps(x[p]);
+  const __m512 xp = _mm512_set1_ps(x[p] - s.background);
   const float* w = s.wt + (s.q + p) * s.wld;
 #pragma GCC unroll 4
   for (int v = 0; v < 4; ++v) a[v] = _mm512_fmadd_ps(xp, _mm512_load_ps(w + 16 * v), a[v]);
@@ -98,7 +100,8 @@ __attribute__((target("avx512f"))) void forward_slice_avx512(const ForwardSlice&
     const float* x0 = s.x + r * s.ld + s.q;
     const float* x1 = pair ? x0 + s.ld : x0;
     float* acc = s.acc + r * kBlock;
-    std::uint64_t bits0 = nonzero_bits_avx512(x0, s.n), bits1 = pair ? nonzero_bits_avx512(x1, s.n) : 0;
+    std::uint64_t bits0 = nonzero_bits_avx512(x0, s.n, s.background);
+    std::uint64_t bits1 = pair ? nonzero_bits_avx512(x1, s.n, s.background) : 0;
     __m512 a[4], b[4];
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) {
@@ -123,14 +126,14 @@ __attribute__((target("avx2,fma"))) void forward_slice_avx2(const ForwardSlice& 
   for (std::size_t r = 0; r < s.rows; ++r) {
     const float* x = s.x + r * s.ld + s.q;
     float* acc = s.acc + r * kBlock;
-    std::uint64_t bits = nonzero_bits_avx2(x, s.n);
+    std::uint64_t bits = nonzero_bits_avx2(x, s.n, s.background);
     if (!s.first && bits == 0) continue;
     __m256 a[8];
 #pragma GCC unroll 8
     for (int v = 0; v < 8; ++v) a[v] = s.first ? _mm256_setzero_ps() : _mm256_load_ps(acc + 8 * v);
     for (; bits != 0; bits &= bits - 1) {
       const auto p = static_cast<std::size_t>(__builtin_ctzll(bits));
-      const __m256 xp = _mm256_set1_ps(x[p]);
+      const __m256 xp = _mm256_set1_ps(x[p] - s.background);
       const float* w = s.wt + (s.q + p) * s.wld;
 #pragma GCC unroll 8
       for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_load_ps(w + 8 * v), a[v]);
@@ -173,14 +176,14 @@ struct RowsOfInputs {
 };
 
 template <typename NonzeroBits>
-inline void find_rows_of_inputs(const float* x, std::size_t ld, std::size_t rows, std::size_t q, std::size_t n,
-                                NonzeroBits nonzero_bits, RowsOfInputs& out) {
+inline void find_rows_of_inputs(const float* x, float background, std::size_t ld, std::size_t rows, std::size_t q,
+                                std::size_t n, NonzeroBits nonzero_bits, RowsOfInputs& out) {
   out.chunks = (rows + 63) / 64;
   for (std::size_t c = 0; c < out.chunks; ++c) {
     std::uint64_t a[64];
     for (std::size_t r = 0; r < 64; ++r) {
       const std::size_t row = 64 * c + r;
-      a[r] = row < rows ? nonzero_bits(x + row * ld + q, n) : 0;
+      a[r] = row < rows ? nonzero_bits(x + row * ld + q, n, background) : 0;
     }
     transpose_bits(a);
     std::copy_n(a, kSlice, out.rows[c]);
@@ -195,6 +198,7 @@ inline void find_rows_of_inputs(const float* x, std::size_t ld, std::size_t rows
 // K, kept in registers.
 struct GradientSlice {
   const float* x;
+  float background;  // as ForwardSlice's
   std::size_t ld, rows, q, n;
   const float* dy;
   std::size_t ldy;
@@ -209,7 +213,7 @@ __attribute__((target("avx512f"), always_inline)) inline void gradient_link_avx5
                                                                                   const __mmask16 (&lanes)[4],
                                                                                   std::size_t p, std::size_t r,
                                                                                   __m512 (&a)[4]) {
-  const __m512 xp = _mm512_set1_ps(s.x[r * s.ld + s.q + p]);
+  const __m512 xp = _mm512_set1_ps(s.x[r * s.ld + s.q + p] - s.background);
   const float* dy = s.dy + r * s.ldy;
 #pragma GCC unroll 4
   for (int v = 0; v < 4; ++v) a[v] = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(lanes[v], dy + 16 * v), a[v]);
@@ -224,7 +228,7 @@ inline std::size_t next_row(std::uint64_t& bits, std::size_t base) {
 
 __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlice& s) {
   RowsOfInputs rows_of;
-  find_rows_of_inputs(s.x, s.ld, s.rows, s.q, s.n, nonzero_bits_avx512, rows_of);
+  find_rows_of_inputs(s.x, s.background, s.ld, s.rows, s.q, s.n, nonzero_bits_avx512, rows_of);
   __mmask16 lanes[4];
   for (std::size_t v = 0; v < 4; ++v) {
     const std::size_t from = 16 * v, here = s.width > from ? std::min<std::size_t>(16, s.width - from) : 0;
@@ -256,7 +260,7 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
 
 __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice& s) {
   RowsOfInputs rows_of;
-  find_rows_of_inputs(s.x, s.ld, s.rows, s.q, s.n, nonzero_bits_avx2, rows_of);
+  find_rows_of_inputs(s.x, s.background, s.ld, s.rows, s.q, s.n, nonzero_bits_avx2, rows_of);
   alignas(64) float block[kBlock];
   const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256i lanes[8];
@@ -271,7 +275,7 @@ __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice
     for (std::size_t c = 0; c < rows_of.chunks; ++c) {
       for (std::uint64_t bits = rows_of.rows[c][p]; bits != 0;) {
         const std::size_t r = next_row(bits, 64 * c);
-        const __m256 xp = _mm256_set1_ps(s.x[r * s.ld + s.q + p]);
+        const __m256 xp = _mm256_set1_ps(s.x[r * s.ld + s.q + p] - s.background);
         const float* dy = s.dy + r * s.ldy;
 #pragma GCC unroll 8
         for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_maskload_ps(dy + 8 * v, lanes[v]), a[v]);
@@ -289,10 +293,42 @@ __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice
   }
 }
 
-BPNET_VECTOR_LOOP std::size_t count_nonzero(const float* x, std::size_t n) {
+BPNET_VECTOR_LOOP std::size_t count_not_background(const float* x, std::size_t n, float background) {
   std::size_t count = 0;
-  for (std::size_t i = 0; i < n; ++i) count += x[i] != 0.0f ? 1 : 0;
+  for (std::size_t i = 0; i < n; ++i) count += x[i] != background ? 1 : 0;
   return count;
+}
+
+// The sum of row[0, n) in double, in kLanes interleaved sums added last in
+// order: elementwise, so every clone gives the same double.
+BPNET_VECTOR_LOOP double row_sum(const float* row, std::size_t n) {
+  constexpr std::size_t kLanes = 16;
+  double lanes[kLanes] = {};
+  std::size_t k = 0;
+  for (; k + kLanes <= n; k += kLanes) {
+    for (std::size_t l = 0; l < kLanes; ++l) lanes[l] += row[k + l];
+  }
+  for (std::size_t l = 0; k < n; ++k, ++l) lanes[l] += row[k];
+  double sum = 0;
+  for (const double lane : lanes) sum += lane;
+  return sum;
+}
+
+// dw (width rows of n, ld apart) += background times sums, in double and rounded once.
+BPNET_VECTOR_LOOP void add_background_sums(const double* sums, std::size_t width, std::size_t n, double background,
+                                           float* dw, std::size_t ld) {
+  for (std::size_t o = 0; o < width; ++o) {
+    const double add = background * sums[o];
+    float* row = dw + o * ld;
+    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(row[i] + add);
+  }
+}
+
+// sums[o] += dy[r][o] for each row r in order, in double: dy's column sums for `width` outputs.
+BPNET_VECTOR_LOOP void add_rows(const float* dy, std::size_t rows, std::size_t ldy, std::size_t width, double* sums) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t o = 0; o < width; ++o) sums[o] += dy[r * ldy + o];
+  }
 }
 
 // A thread's buffer of at least n floats, 64-byte aligned.
@@ -313,25 +349,46 @@ bool mostly_zero_products_run(Isa isa, std::size_t rows) {
   return (isa == Isa::avx2 || isa == Isa::avx512) && rows > kSmallBatchRows && rows <= kGemmKc;
 }
 
-bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t ld) {
+void background_bias(const float* w, std::size_t in, const float* b, std::size_t out, float background,
+                     float* bias) {
+  for (std::size_t j = 0; j < out; ++j) {
+    bias[j] = static_cast<float>(b[j] + static_cast<double>(background) * row_sum(w + j * in, in));
+  }
+}
+
+void add_background_gradient(const float* dy, std::size_t rows, std::size_t ldy, std::size_t out, float background,
+                             float* dw, std::size_t in) {
+  std::vector<double> sums(out, 0.0);
+  add_rows(dy, rows, ldy, out, sums.data());
+  add_background_sums(sums.data(), out, in, background, dw, in);
+}
+
+bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t ld, float background) {
   constexpr std::size_t kSampleRows = 16;  // a quarter of keras-seed's batch; the choice changes the speed, no float
   std::size_t nonzero = 0;
   const std::size_t sampled = std::min(rows, kSampleRows);
   for (std::size_t r = 0; r < sampled; ++r) {
-    nonzero += count_nonzero(x + r * ld, in);
-    // A first row over twice the share: dense data (torch's [-1, 1] pixels), known at once.
+    nonzero += count_not_background(x + r * ld, in, background);
+    // A first row over twice the share: dense data (Fashion-MNIST's items), known at once.
     if (r == 0 && static_cast<double>(nonzero) > 2 * kMostlyZeroMaxShare * static_cast<double>(in)) return false;
   }
   return static_cast<double>(nonzero) <= kMostlyZeroMaxShare * static_cast<double>(sampled * in);
 }
 
-void mostly_zero_forward(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* w, const float* b,
-                         std::size_t out, bool relu, float* y, std::size_t ldy) {
+void mostly_zero_forward(Isa isa, const float* x, float background, std::size_t rows, std::size_t in, const float* w,
+                         const float* b, std::size_t out, bool relu, float* y, std::size_t ldy) {
   const auto pass = isa == Isa::avx512 ? forward_slice_avx512 : forward_slice_avx2;
   for_each_piece(out, kBlock, 2 * kBlock, [&](std::size_t j0, std::size_t j1) {
     // W^T for the piece's outputs (in, kBlock), a block at a time, zero past them.
     thread_local std::vector<float> wt_storage;
     float* wt = thread_buffer(wt_storage, in * kBlock);
+    thread_local std::vector<float> shifted_bias;
+    const float* bias = b + j0;  // the piece's
+    if (background != 0.0f) {
+      shifted_bias.resize(j1 - j0);
+      background_bias(w + j0 * in, in, b + j0, j1 - j0, background, shifted_bias.data());
+      bias = shifted_bias.data();
+    }
     alignas(64) float acc[kGroup * kBlock];  // (group, block): each row's sum over the current slice of K
     for (std::size_t jb = j0; jb < j1; jb += kBlock) {
       const std::size_t n = std::min(kBlock, j1 - jb);
@@ -342,11 +399,11 @@ void mostly_zero_forward(Isa isa, const float* x, std::size_t rows, std::size_t 
         for (std::size_t k0 = 0; k0 < in; k0 += kGemmKc) {
           const std::size_t k1 = std::min(in, k0 + kGemmKc);
           for (std::size_t q = k0; q < k1; q += kSlice) {
-            pass({x + r0 * in, in, group, q, std::min(kSlice, k1 - q), q == k0, wt, kBlock, acc});
+            pass({x + r0 * in, background, in, group, q, std::min(kSlice, k1 - q), q == k0, wt, kBlock, acc});
           }
           for (std::size_t r = 0; r < group; ++r) {
             float* row = y + (r0 + r) * ldy + jb;
-            add_slice(k0 == 0 ? b + jb : row, acc + r * kBlock, n, relu && k1 == in, row);
+            add_slice(k0 == 0 ? bias + (jb - j0) : row, acc + r * kBlock, n, relu && k1 == in, row);
           }
         }
       }
@@ -354,8 +411,8 @@ void mostly_zero_forward(Isa isa, const float* x, std::size_t rows, std::size_t 
   });
 }
 
-void mostly_zero_weight_gradient(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* dy,
-                                 std::size_t ldy, std::size_t out, float* dw) {
+void mostly_zero_weight_gradient(Isa isa, const float* x, float background, std::size_t rows, std::size_t in,
+                                 const float* dy, std::size_t ldy, std::size_t out, float* dw) {
   const auto pass = isa == Isa::avx512 ? gradient_slice_avx512 : gradient_slice_avx2;
   for_each_piece(out, kBlock, 2 * kBlock, [&](std::size_t j0, std::size_t j1) {
     // dW^T's rows of one slice for a block of outputs, summed from 0, then transposed into dW.
@@ -363,10 +420,13 @@ void mostly_zero_weight_gradient(Isa isa, const float* x, std::size_t rows, std:
     float* g = thread_buffer(g_storage, kSlice * kBlock);
     for (std::size_t jb = j0; jb < j1; jb += kBlock) {
       const std::size_t width = std::min(kBlock, j1 - jb);
+      double sums[kBlock] = {};  // the block's column sums of dy, for a background
+      if (background != 0.0f) add_rows(dy + jb, rows, ldy, width, sums);
       for (std::size_t q = 0; q < in; q += kSlice) {
         const std::size_t n = std::min(kSlice, in - q);
-        pass({x, in, rows, q, n, dy + jb, ldy, g, width});
+        pass({x, background, in, rows, q, n, dy + jb, ldy, g, width});
         transpose_rows_into_columns(true, g, width, 0, n, dw + jb * in + q, in);
+        if (background != 0.0f) add_background_sums(sums, width, n, background, dw + jb * in + q, in);
       }
     }
   });

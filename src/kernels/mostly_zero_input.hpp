@@ -1,9 +1,17 @@
 // Internal: a Linear layer's training products when most of its input is
-// exact zeros - MNIST's pixels scaled to [0, 1] are 81% zeros - computed from
-// the nonzero entries alone. The floats are the packed GEMM's: every element
-// is the same chain of FMAs over the same slices of K, without the links
-// that multiply a zero (what sparse_pixels.hpp does for evaluation, from the
-// pixel bytes; training has the batch converted to floats).
+// one background value - MNIST's pixels scaled to [0, 1] are 81% zeros -
+// computed from the other entries alone. With a background of 0 the floats
+// are the packed GEMM's: every element is the same chain of FMAs over the
+// same slices of K, without the links that multiply a zero (what
+// sparse_pixels.hpp does for evaluation, from the pixel bytes; training has
+// the batch converted to floats).
+//
+// Another background c (torch's [-1, 1] pixels: c = -1) is taken out of x:
+//   x W^T = (x - c) W^T + c (W's row sums),  dy^T x = dy^T (x - c) + c (dy's column sums),
+// and x - c is the mostly-zero input. The floats are then those of the
+// packed GEMM on x - c, plus the sums' terms added in double and rounded
+// once: not the dense product's floats on x, but as close to the exact
+// product (tests/mostly_zero_input_test.cpp).
 //
 // A zero times an infinite or NaN weight (or gradient) is NaN in the dense
 // product and left out here; training stops on non-finite parameters either
@@ -37,19 +45,34 @@ bool dense_products_asked();
 // kGemmKc (dW's K in one slice).
 bool mostly_zero_products_run(Isa isa, std::size_t rows);
 
-// Whether x (rows, in; rows ld floats apart) is mostly zeros: at most
-// kMostlyZeroMaxShare of its first 16 rows' entries are nonzero (NaN
-// counts), and at most twice that of its first row's.
-bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t ld);
+// Whether x (rows, in; rows ld floats apart) is mostly the background: at
+// most kMostlyZeroMaxShare of its first 16 rows' entries are something else
+// (NaN counts), and at most twice that of its first row's.
+bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t ld, float background);
 
-// y (rows, out; ldy apart) = b + x W^T, then the ReLU if `relu`: the floats
-// of gemm_plus_bias. The outputs are cut over the kernel threads.
-void mostly_zero_forward(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* w, const float* b,
-                         std::size_t out, bool relu, float* y, std::size_t ldy);
+// y (rows, out; ldy apart) = b + x W^T, then the ReLU if `relu`: with a
+// background of 0 the floats of gemm_plus_bias; otherwise those of
+// gemm_plus_bias on x - background with the bias background_bias gives.
+// The outputs are cut over the kernel threads.
+void mostly_zero_forward(Isa isa, const float* x, float background, std::size_t rows, std::size_t in, const float* w,
+                         const float* b, std::size_t out, bool relu, float* y, std::size_t ldy);
 
-// dW = dy^T x (dy's rows ldy apart), overwriting dW: the floats of gemm with
-// op(A) = dy^T and beta 0. dW's rows are cut over the kernel threads.
-void mostly_zero_weight_gradient(Isa isa, const float* x, std::size_t rows, std::size_t in, const float* dy,
-                                 std::size_t ldy, std::size_t out, float* dw);
+// dW = dy^T x (dy's rows ldy apart), overwriting dW: with a background of 0
+// the floats of gemm with op(A) = dy^T and beta 0; otherwise those of gemm
+// on x - background, then add_background_gradient. dW's rows are cut over
+// the kernel threads.
+void mostly_zero_weight_gradient(Isa isa, const float* x, float background, std::size_t rows, std::size_t in,
+                                 const float* dy, std::size_t ldy, std::size_t out, float* dw);
+
+// bias[j] = b[j] + background times the sum of W's row j (W: out x in), in
+// double and rounded once: the bias that makes the product of x - background
+// the product of x.
+void background_bias(const float* w, std::size_t in, const float* b, std::size_t out, float background, float* bias);
+
+// dW (out x in) += background times dy's column sums (dy: rows x out, rows
+// ldy apart), each element added in double and rounded once: what makes
+// the gradient of x - background the gradient of x.
+void add_background_gradient(const float* dy, std::size_t rows, std::size_t ldy, std::size_t out, float background,
+                             float* dw, std::size_t in);
 
 }  // namespace bpnet

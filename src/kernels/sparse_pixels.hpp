@@ -31,8 +31,9 @@ struct PixelMajorWeights {
 // packed GEMM it matches float for float.
 bool sparse_pixel_product_runs(Isa isa);
 
-// y = finish(b + x W^T) for x = pixels * scale (pixel 0 is 0.0: the
-// normalisations that shift pixels cannot skip), rows `in` bytes apart, y's
+// y = finish(b + x W^T) for x = pixels * scale (pixel 0 is 0.0; a
+// normalisation that shifts pixels has its offset in b: pixel_first_layer.hpp),
+// rows `in` bytes apart, y's
 // rows ldy floats apart; finish is the ReLU or nothing. The floats are those
 // of gemm_plus_bias on x with the packed GEMM of the same instruction set
 // (more than kSmallBatchRows rows): each element is the same chain of FMAs

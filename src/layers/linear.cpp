@@ -9,14 +9,15 @@
 namespace bpnet {
 namespace {
 
-// Whether training's products on x skip its zeros: x is the batch itself
-// and mostly zeros (MNIST's pixels in [0, 1]: 81%), and the kernels run here
-// (kernels/mostly_zero_input.hpp). The same floats as the dense products.
+// Whether training's products on x skip its background: x is the batch
+// itself and mostly what the zero pixels became (MNIST: 81%), and the
+// kernels run here (kernels/mostly_zero_input.hpp). A background of 0
+// (pixels in [0, 1]) gives the dense products' floats; torch's -1 does not.
 template <typename T>
-bool skips_zeros(const LayerContext<T>& ctx, ConstMatrixView<T> x) {
+bool skips_background(const LayerContext<T>& ctx, ConstMatrixView<T> x) {
   if constexpr (std::is_same_v<T, float>) {
     return ctx.mode == Mode::train && ctx.input_is_data && mostly_zero_products_run(widest_isa(), x.rows) &&
-           !dense_products_asked() && mostly_zeros(x.data, x.rows, x.cols, x.cols);
+           !dense_products_asked() && mostly_zeros(x.data, x.rows, x.cols, x.cols, ctx.data_background);
   } else {
     return false;
   }
@@ -68,8 +69,9 @@ void Linear<T>::forward_product(const LayerContext<T>& ctx, ConstMatrixView<T> x
   // uses the rows of W it updates; inference lets the kernel cut it (large
   // batches by rows, so each thread reads half of x, not all of it).
   if constexpr (std::is_same_v<T, float>) {
-    if (skips_zeros(ctx, x)) {
-      mostly_zero_forward(widest_isa(), x.data, x.rows, in_, weight_, bias_, out_, relu, y.data, out_);
+    if (skips_background(ctx, x)) {
+      mostly_zero_forward(widest_isa(), x.data, ctx.data_background, x.rows, in_, weight_, bias_, out_, relu, y.data,
+                          out_);
       return;
     }
   }
@@ -118,8 +120,11 @@ void Linear<T>::parameter_gradient(const LayerContext<T>& ctx, ConstMatrixView<T
   const T beta = write == GradientWrite::add ? T(1) : T(0);
   bool done = false;
   if constexpr (std::is_same_v<T, float>) {
-    done = write == GradientWrite::overwrite && skips_zeros(ctx, x);
-    if (done) mostly_zero_weight_gradient(widest_isa(), x.data, x.rows, in_, dy.data, out_, out_, weight_grad);
+    done = write == GradientWrite::overwrite && skips_background(ctx, x);
+    if (done) {
+      mostly_zero_weight_gradient(widest_isa(), x.data, ctx.data_background, x.rows, in_, dy.data, out_, out_,
+                                  weight_grad);
+    }
   }
   // Cut by dW's rows: the rows of W each kernel thread used in the forward.
   if (!done) {
