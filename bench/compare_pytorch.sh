@@ -75,19 +75,19 @@ for preset in torch-seed keras-seed; do
   per_epoch=$(echo "$images * $(flops "$preset" training) + ${validation:-0} * $(flops "$preset" forward)" | bc)
   printf '%-11s bpnet %.3f s/epoch (test %s)  pytorch %.3f s/epoch as shipped, %.3f with OPENBLAS_NUM_THREADS=1 (test accuracy %s after %d epochs)  bpnet faster by %.2fx\n' \
     "$preset" "$b" "${bpnet_acc:-?}" "$t" "$t1" "$torch_acc" "$((epochs + 1))" "$(echo "$best / $b" | bc -l)"
-  # keras-seed's pixels go to [0, 1]: bpnet's first layer skips the zero
-  # ones in training too (the same floats), doing fewer FLOP than counted.
-  counting=""
-  [ "$preset" = keras-seed ] && counting=", counting the dense FLOP"
+  # bpnet's first layer skips the background pixels in training too
+  # (keras-seed's zeros with the same floats, torch-seed's -1 taken out of x),
+  # doing fewer FLOP than counted.
+  counting=", counting the dense FLOP"
   printf '%-11s of the peak (%.0f GFLOP/s%s): bpnet %.1f%%, pytorch %.1f%%; 4x pytorch would be %.1f%%\n' \
     "$preset" "$peak" "$counting" "$(percent_of_peak "1 / $b" "$per_epoch" "$peak")" \
     "$(percent_of_peak "1 / $best" "$per_epoch" "$peak")" "$(percent_of_peak "4 / $best" "$per_epoch" "$peak")"
 done
 
 # Inference on the same weights: bpnet against ONNX Runtime, for both
-# presets. keras-seed's pixels go to [0, 1], so bpnet skips the zero pixels
-# in its first layer (the same floats); torch-seed's go to [-1, 1], where
-# none can be skipped: the dense kernels alone.
+# presets. bpnet's first layer skips the zero pixels: keras-seed's go to
+# [0, 1] (the same floats), torch-seed's to [-1, 1], whose -1 goes into the
+# bias (e2e_bench --infer also times the dense path).
 [ -d node_modules/onnxruntime-node ] || npm ci --silent
 for preset in torch-seed keras-seed; do
   $bpnet train --preset "$preset" --quiet-progress --run-dir "$out/infer-$preset" --save "$out/infer.bpn" > /dev/null

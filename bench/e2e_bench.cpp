@@ -21,8 +21,8 @@
 //   the measured FMA peak and the presets' FLOP per image, by which
 //   bench/compare_pytorch.sh turns every speed into a fraction of the peak.
 // BPNET_MAX_ISA=avx2 measures the AVX2 kernels (and the AVX2 peak) on an
-// AVX-512 machine. Where evaluation skips the zero pixels (a model whose
-// pixels go to [0, 1], keras-seed's), batched inference is timed both ways,
+// AVX-512 machine. Where evaluation skips the zero pixels (sparse images
+// such as MNIST's: both presets), batched inference is timed both ways,
 // the passes taking turns: the dense path (BPNET_DENSE_PIXELS=1), whose
 // share of the peak is the kernels' efficiency, and the default one, which
 // does fewer FLOP than it is credited with: its share of the peak is that

@@ -314,13 +314,15 @@ BPNET_VECTOR_LOOP double row_sum(const float* row, std::size_t n) {
   return sum;
 }
 
-// dw (width rows of n, ld apart) += background times sums, in double and rounded once.
+// dw (width rows of n, ld apart) += background times sums, rounded to
+// float, then added in float: added in double, with dW converted there and
+// back, this took 2.7% of a torch-seed training's samples, against 0.7% (perf).
 BPNET_VECTOR_LOOP void add_background_sums(const double* sums, std::size_t width, std::size_t n, double background,
                                            float* dw, std::size_t ld) {
   for (std::size_t o = 0; o < width; ++o) {
-    const double add = background * sums[o];
+    const auto add = static_cast<float>(background * sums[o]);
     float* row = dw + o * ld;
-    for (std::size_t i = 0; i < n; ++i) row[i] = static_cast<float>(row[i] + add);
+    for (std::size_t i = 0; i < n; ++i) row[i] += add;
   }
 }
 

@@ -9,9 +9,9 @@
 // Another background c (torch's [-1, 1] pixels: c = -1) is taken out of x:
 //   x W^T = (x - c) W^T + c (W's row sums),  dy^T x = dy^T (x - c) + c (dy's column sums),
 // and x - c is the mostly-zero input. The floats are then those of the
-// packed GEMM on x - c, plus the sums' terms added in double and rounded
-// once: not the dense product's floats on x, but as close to the exact
-// product (tests/mostly_zero_input_test.cpp).
+// packed GEMM on x - c, plus the sums' terms (the sums in double): not the
+// dense product's floats on x, but as close to the exact product
+// (tests/mostly_zero_input_test.cpp).
 //
 // A zero times an infinite or NaN weight (or gradient) is NaN in the dense
 // product and left out here; training stops on non-finite parameters either
@@ -70,8 +70,8 @@ void mostly_zero_weight_gradient(Isa isa, const float* x, float background, std:
 void background_bias(const float* w, std::size_t in, const float* b, std::size_t out, float background, float* bias);
 
 // dW (out x in) += background times dy's column sums (dy: rows x out, rows
-// ldy apart), each element added in double and rounded once: what makes
-// the gradient of x - background the gradient of x.
+// ldy apart; the sums in double, times background rounded to float, then
+// added): what makes the gradient of x - background the gradient of x.
 void add_background_gradient(const float* dy, std::size_t rows, std::size_t ldy, std::size_t out, float background,
                              float* dw, std::size_t in);
 
