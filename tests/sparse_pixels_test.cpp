@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
 #include "bpnet/dataset.hpp"
@@ -183,66 +184,59 @@ TEST(PixelFirstLayer, GivesTheForwardsFloatsOrForTorchsPixelsNearThem) {
   }
 }
 
+// One training step's outputs and gradient of a 784-128-10 model on 64
+// random images, 20% of their pixels nonzero, normalised as asked, with or
+// without BPNET_DENSE_PIXELS=1.
+struct StepResult {
+  std::vector<float> out, gradient;
+};
+std::pair<StepResult, StepResult> skipping_and_dense_steps(Normalize normalize, std::uint64_t seed) {
+  ModelSpec spec = testing::mlp_spec({784, 128, 10});
+  spec.normalize = normalize;
+  Model<float> model(spec);
+  Rng rng(seed);
+  model.initialize(Init::torch, rng);
+  Matrix<float> x(64, 784), d_out(64, 10);
+  const std::vector<std::uint8_t> pixels = random_pixels(64 * 784, 0.2, rng);
+  const PixelScale scale = pixel_scale(normalize);
+  for (std::size_t i = 0; i < pixels.size(); ++i) x.data()[i] = scale(pixels[i]);
+  for (std::size_t i = 0; i < 64 * 10; ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
+  auto train_step = [&](const char* dense_setting) {
+    const DensePixelsSetting setting(dense_setting);
+    Workspace<float> ws;
+    const ConstMatrixView<float> y = model.forward_train(ws, x, model.depth(), {1, 2, 0});
+    StepResult result{{y.data, y.data + y.rows * y.cols}, std::vector<float>(model.parameters().size(), 9.0f)};
+    model.backward(ws, x, d_out, result.gradient, GradientWrite::overwrite);
+    return result;
+  };
+  StepResult skipping = train_step(nullptr);
+  return {std::move(skipping), train_step("1")};
+}
+
 // Training's first Linear skips its input's zeros (kernels/mostly_zero_input.hpp):
 // the same outputs and gradient, float for float, as the dense products.
 TEST(Model, TrainingOnMostlyZeroPixelsGivesTheDenseProductsFloats) {
-  Model<float> model(testing::mlp_spec({784, 128, 10}));
-  Rng rng(5);
-  model.initialize(Init::torch, rng);
-  Matrix<float> x(64, 784), d_out(64, 10);
-  const std::vector<std::uint8_t> pixels = random_pixels(64 * 784, 0.2, rng);
-  for (std::size_t i = 0; i < pixels.size(); ++i) x.data()[i] = static_cast<float>(pixels[i]) / 255.0f;
-  for (std::size_t i = 0; i < 64 * 10; ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
-  auto train_step = [&](const char* dense_setting, std::vector<float>& out, std::vector<float>& gradient) {
-    const DensePixelsSetting setting(dense_setting);
-    Workspace<float> ws;
-    const ConstMatrixView<float> y = model.forward_train(ws, x, model.depth(), {1, 2, 0});
-    out.assign(y.data, y.data + y.rows * y.cols);
-    gradient.assign(model.parameters().size(), 9.0f);
-    model.backward(ws, x, d_out, gradient, GradientWrite::overwrite);
-  };
-  std::vector<float> skipping_out, skipping_gradient, dense_out, dense_gradient;
-  train_step(nullptr, skipping_out, skipping_gradient);
-  train_step("1", dense_out, dense_gradient);
-  EXPECT_EQ(skipping_out, dense_out);
-  EXPECT_EQ(skipping_gradient, dense_gradient);
-  EXPECT_NE(dense_gradient[0], 9.0f) << "the gradient was written";
+  const auto [skipping, dense] = skipping_and_dense_steps(Normalize::unit, 5);
+  EXPECT_EQ(skipping.out, dense.out);
+  EXPECT_EQ(skipping.gradient, dense.gradient);
+  EXPECT_NE(dense.gradient[0], 9.0f) << "the gradient was written";
 }
 
+// torch's pixels: the -1 taken out of x, the products near the dense ones.
 TEST(Model, TrainingOnTorchPixelsTakesOutTheirBackgroundNearTheDenseProducts) {
-  ModelSpec spec = testing::mlp_spec({784, 128, 10});
-  spec.normalize = Normalize::torch;  // pixel 0 is -1
-  Model<float> model(spec);
-  Rng rng(6);
-  model.initialize(Init::torch, rng);
-  Matrix<float> x(64, 784), d_out(64, 10);
-  const std::vector<std::uint8_t> pixels = random_pixels(64 * 784, 0.2, rng);
-  const PixelScale torch = pixel_scale(Normalize::torch);
-  for (std::size_t i = 0; i < pixels.size(); ++i) x.data()[i] = torch(pixels[i]);
-  for (std::size_t i = 0; i < 64 * 10; ++i) d_out.data()[i] = static_cast<float>(rng.uniform(-1, 1));
-  auto train_step = [&](const char* dense_setting, std::vector<float>& out, std::vector<float>& gradient) {
-    const DensePixelsSetting setting(dense_setting);
-    Workspace<float> ws;
-    const ConstMatrixView<float> y = model.forward_train(ws, x, model.depth(), {1, 2, 0});
-    out.assign(y.data, y.data + y.rows * y.cols);
-    gradient.assign(model.parameters().size(), 9.0f);
-    model.backward(ws, x, d_out, gradient, GradientWrite::overwrite);
-  };
-  std::vector<float> skipping_out, skipping_gradient, dense_out, dense_gradient;
-  train_step(nullptr, skipping_out, skipping_gradient);
-  train_step("1", dense_out, dense_gradient);
-  ASSERT_EQ(skipping_gradient.size(), dense_gradient.size());
-  EXPECT_NE(skipping_gradient, dense_gradient) << "the floats of x - (-1), not the dense products'";
+  const auto [skipping, dense] = skipping_and_dense_steps(Normalize::torch, 6);
+  ASSERT_EQ(skipping.gradient.size(), dense.gradient.size());
+  EXPECT_NE(skipping.gradient, dense.gradient) << "the floats of x - (-1), not the dense products'";
   // Both are float sums of the same terms: near each other against the largest of them.
   auto largest = [](const std::vector<float>& v) {
     return std::abs(*std::max_element(v.begin(), v.end(), [](float a, float b) { return std::abs(a) < std::abs(b); }));
   };
-  const float out_scale = largest(dense_out), gradient_scale = largest(dense_gradient);
-  for (std::size_t i = 0; i < dense_out.size(); ++i) {
-    ASSERT_NEAR(skipping_out[i], dense_out[i], 1e-6 * out_scale) << "output " << i;
+  const float out_scale = largest(dense.out), gradient_scale = largest(dense.gradient);
+  for (std::size_t i = 0; i < dense.out.size(); ++i) {
+    ASSERT_NEAR(skipping.out[i], dense.out[i], 1e-6 * out_scale) << "output " << i;
   }
-  for (std::size_t i = 0; i < dense_gradient.size(); ++i) {
-    ASSERT_NEAR(skipping_gradient[i], dense_gradient[i], 1e-6 * gradient_scale) << "gradient " << i;
+  for (std::size_t i = 0; i < dense.gradient.size(); ++i) {
+    ASSERT_NEAR(skipping.gradient[i], dense.gradient[i], 1e-6 * gradient_scale) << "gradient " << i;
   }
 }
 

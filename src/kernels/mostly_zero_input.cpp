@@ -234,12 +234,22 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
     const std::size_t from = 16 * v, here = s.width > from ? std::min<std::size_t>(16, s.width - from) : 0;
     lanes[v] = static_cast<__mmask16>((1u << here) - 1);
   }
-  for (std::size_t p = 0; p < s.n; p += 2) {
-    const bool pair = p + 1 < s.n;
-    __m512 a[4], b[4];
+  // 64 rows of the batch at a time over the whole slice, each input's chain
+  // kept in g between them (the same floats): the rows of dy a block reads
+  // then take 16 KB, where torch-seed's 128 took all of L1 with x's beside
+  // them. dW on 128 rows of MNIST-like inputs 1.15x as fast in a throwaway
+  // loop (2 threads, alternating: 103-127 against 130-146 us); whole
+  // torch-seed trainings could not tell them apart (0.110-0.147 s/epoch both).
+  for (std::size_t c = 0; c < rows_of.chunks; ++c) {
+    for (std::size_t p = 0; p < s.n; p += 2) {
+      const bool pair = p + 1 < s.n;
+      float* g = s.g + p * s.width;
+      __m512 a[4], b[4];
 #pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) a[v] = b[v] = _mm512_setzero_ps();
-    for (std::size_t c = 0; c < rows_of.chunks; ++c) {
+      for (int v = 0; v < 4; ++v) {
+        a[v] = c == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes[v], g + 16 * v);
+        b[v] = c == 0 || !pair ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(lanes[v], g + s.width + 16 * v);
+      }
       std::uint64_t bits0 = rows_of.rows[c][p], bits1 = pair ? rows_of.rows[c][p + 1] : 0;
       while (bits0 != 0 && bits1 != 0) {
         const std::size_t r0 = next_row(bits0, 64 * c), r1 = next_row(bits1, 64 * c);
@@ -248,12 +258,11 @@ __attribute__((target("avx512f"))) void gradient_slice_avx512(const GradientSlic
       }
       while (bits0 != 0) gradient_link_avx512(s, lanes, p, next_row(bits0, 64 * c), a);
       while (bits1 != 0) gradient_link_avx512(s, lanes, p + 1, next_row(bits1, 64 * c), b);
-    }
-    float* g = s.g + p * s.width;
 #pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) {
-      _mm512_mask_storeu_ps(g + 16 * v, lanes[v], a[v]);
-      if (pair) _mm512_mask_storeu_ps(g + s.width + 16 * v, lanes[v], b[v]);
+      for (int v = 0; v < 4; ++v) {
+        _mm512_mask_storeu_ps(g + 16 * v, lanes[v], a[v]);
+        if (pair) _mm512_mask_storeu_ps(g + s.width + 16 * v, lanes[v], b[v]);
+      }
     }
   }
 }
@@ -268,11 +277,12 @@ __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice
     const std::size_t from = 8 * v, here = s.width > from ? std::min<std::size_t>(8, s.width - from) : 0;
     lanes[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(here)), lane_index);
   }
-  for (std::size_t p = 0; p < s.n; ++p) {
-    __m256 a[8];
+  for (std::size_t c = 0; c < rows_of.chunks; ++c) {  // as gradient_slice_avx512
+    for (std::size_t p = 0; p < s.n; ++p) {
+      float* g = s.g + p * s.width;
+      __m256 a[8];
 #pragma GCC unroll 8
-    for (int v = 0; v < 8; ++v) a[v] = _mm256_setzero_ps();
-    for (std::size_t c = 0; c < rows_of.chunks; ++c) {
+      for (int v = 0; v < 8; ++v) a[v] = c == 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(g + 8 * v, lanes[v]);
       for (std::uint64_t bits = rows_of.rows[c][p]; bits != 0;) {
         const std::size_t r = next_row(bits, 64 * c);
         const __m256 xp = _mm256_set1_ps(s.x[r * s.ld + s.q + p] - s.background);
@@ -280,15 +290,14 @@ __attribute__((target("avx2,fma"))) void gradient_slice_avx2(const GradientSlice
 #pragma GCC unroll 8
         for (int v = 0; v < 8; ++v) a[v] = _mm256_fmadd_ps(xp, _mm256_maskload_ps(dy + 8 * v, lanes[v]), a[v]);
       }
-    }
-    float* g = s.g + p * s.width;
-    if (s.width == kBlock) {
+      if (s.width == kBlock) {
 #pragma GCC unroll 8
-      for (int v = 0; v < 8; ++v) _mm256_storeu_ps(g + 8 * v, a[v]);
-    } else {
+        for (int v = 0; v < 8; ++v) _mm256_storeu_ps(g + 8 * v, a[v]);
+      } else {
 #pragma GCC unroll 8
-      for (int v = 0; v < 8; ++v) _mm256_store_ps(block + 8 * v, a[v]);
-      std::copy_n(block, s.width, g);
+        for (int v = 0; v < 8; ++v) _mm256_store_ps(block + 8 * v, a[v]);
+        std::copy_n(block, s.width, g);
+      }
     }
   }
 }
