@@ -380,7 +380,7 @@ bool mostly_zeros(const float* x, std::size_t rows, std::size_t in, std::size_t 
   const std::size_t sampled = std::min(rows, kSampleRows);
   for (std::size_t r = 0; r < sampled; ++r) {
     nonzero += count_not_background(x + r * ld, in, background);
-    // A first row over twice the share: dense data (Fashion-MNIST's items), known at once.
+    // A first row over twice the share: dense data (inputs that are not pixels), known at once.
     if (r == 0 && static_cast<double>(nonzero) > 2 * kMostlyZeroMaxShare * static_cast<double>(in)) return false;
   }
   return static_cast<double>(nonzero) <= kMostlyZeroMaxShare * static_cast<double>(sampled * in);

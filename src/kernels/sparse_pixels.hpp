@@ -32,12 +32,12 @@ struct PixelMajorWeights {
 bool sparse_pixel_product_runs(Isa isa);
 
 // y = finish(b + x W^T) for x = pixels * scale (pixel 0 is 0.0; a
-// normalisation that shifts pixels has its offset in b: pixel_first_layer.hpp),
-// rows `in` bytes apart, y's
-// rows ldy floats apart; finish is the ReLU or nothing. The floats are those
-// of gemm_plus_bias on x with the packed GEMM of the same instruction set
-// (more than kSmallBatchRows rows): each element is the same chain of FMAs
-// over the same slices of K (kGemmKc), without the links that add 0.
+// normalisation that shifts pixels has its offset in b:
+// pixel_first_layer.hpp), rows `in` bytes apart, y's rows ldy floats apart;
+// finish is the ReLU or nothing. The floats are those of gemm_plus_bias on
+// x with the packed GEMM of the same instruction set (more than
+// kSmallBatchRows rows): each element is the same chain of FMAs over the
+// same slices of K (kGemmKc), without the links that add 0.
 // One thread; rows are independent, so callers cut them freely.
 void sparse_pixel_product(const PixelMajorWeights& w, const std::uint8_t* pixels, std::size_t rows, float scale,
                           bool relu, float* y, std::size_t ldy);
